@@ -1,0 +1,176 @@
+"""``python -m autograder``: the instructor's commands. Run from the repository root."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from autograder import notebooks as nbs
+
+DESCRIPTION = """\
+Release the course's exercises to students and grade what they hand in.
+
+The chapters are written once, in solutions/<chapter>/<chapter>.ipynb (prose,
+reference solutions, visible and hidden tests). `release` turns them into the
+student notebooks in chapters/, which the book renders. Students fill in the
+functions and hand the notebook back; `grade` runs every test, hidden ones
+included, and writes a gradebook and a feedback page per student. You do not
+need to know nbgrader to use either command.
+"""
+
+GRADE_HELP = """\
+Grade a folder of submissions laid out as
+
+  SUBMISSIONS/<student_id>/<chapter>/<chapter>.ipynb
+
+for example submissions/alice/02_momentum/02_momentum.ipynb (the layout
+nbgrader's `collect` produces). Each notebook is run in a fresh kernel; the
+tests always come from the instructor's source, so a student who edits or
+deletes a test cell changes nothing. Writes, under --out:
+
+  grades.csv      student_id,chapter,score,max_score,status,reason: one row
+                  for every student folder and every chapter graded
+  tests.csv       one row per student, chapter and test (points, message)
+  feedback/<student_id>/<chapter>.html   what each student sees
+
+status is `ok` when the notebook was graded normally (whatever its score);
+otherwise it names what went wrong and the score is 0: `missing` (no notebook),
+`unreadable` (not a valid notebook), `wrong-notebook` (none of the chapter's
+answer cells), `timeout`, `crashed` (the student's code killed the kernel),
+`error` (the grader itself failed on this file). Exits 0 once every row is
+written, however the students did; 2 when it could not grade at all (a wrong
+folder layout or an unknown chapter), with a message saying how to fix it.
+"""
+
+
+def _release(args) -> int:
+    from autograder.release import ReleaseError, release
+
+    slugs = args.chapters or nbs.chapter_slugs()
+    for slug in slugs:
+        if slug not in nbs.chapter_slugs():
+            print(f"error: no source notebook solutions/{slug}/{slug}.ipynb", file=sys.stderr)
+            return 2
+        try:
+            written = release(slug)
+        except ReleaseError as exc:
+            print(f"error: cannot release {slug}: {exc}", file=sys.stderr)
+            return 1
+        print("wrote " + ", ".join(str(p.relative_to(nbs.ROOT)) for p in written))
+    return 0
+
+
+def _grade(args) -> int:
+    from autograder.grade import LayoutError, grade
+    from autograder.report import summary
+
+    try:
+        rows = grade(
+            Path(args.submissions),
+            Path(args.out),
+            chapters=args.chapter,
+            jobs=args.jobs,
+            cell_timeout=args.cell_timeout,
+            notebook_timeout=args.timeout,
+        )
+    except LayoutError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(summary(rows))
+    print(f"wrote {Path(args.out) / 'grades.csv'}, tests.csv and feedback/ ({len(rows)} rows)")
+    return 0
+
+
+def _sample(args) -> int:
+    from autograder.sample import build
+
+    build(Path(args.out))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _strip(args) -> int:
+    from autograder.release import strip_outputs
+
+    for path in args.notebooks:
+        strip_outputs(Path(path))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m autograder", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser(
+        "release",
+        help="regenerate chapters/ (the student notebooks) from solutions/",
+        description="Regenerate chapters/<chapter>/ from solutions/<chapter>/: solutions become "
+        "stubs, hidden tests and instructor-only cells are removed, outputs cleared. The source "
+        "is run first, and a reference that fails its own tests stops the release.",
+    )
+    r.add_argument("chapters", nargs="*", metavar="CHAPTER", help="chapter slugs, e.g. 02_momentum (default: all)")
+    r.set_defaults(func=_release)
+
+    g = sub.add_parser(
+        "grade",
+        help="grade a folder of submissions",
+        description=GRADE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    g.add_argument("submissions", metavar="SUBMISSIONS", help="folder of <student_id>/<chapter>/<chapter>.ipynb")
+    g.add_argument(
+        "--chapter",
+        action="append",
+        metavar="CHAPTER",
+        help="grade this chapter (repeatable; default: every chapter any student handed in)",
+    )
+    g.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="notebooks graded at once (default: the number of CPUs)",
+    )
+    g.add_argument(
+        "--out", default="grading-output", metavar="DIR", help="where to write the reports (default: %(default)s)"
+    )
+    g.add_argument(
+        "--timeout",
+        type=float,
+        default=600,
+        metavar="SECONDS",
+        help="time limit for one notebook; past it the notebook scores 0 (default: %(default)s)",
+    )
+    g.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=60,
+        metavar="SECONDS",
+        help="time limit for one cell; a test past it fails (default: %(default)s)",
+    )
+    g.set_defaults(func=_grade)
+
+    s = sub.add_parser(
+        "sample-class",
+        help="regenerate the bundled sample class",
+        description="Regenerate the made-up students in sample_class/ (see autograder/sample.py).",
+    )
+    s.add_argument("--out", default="sample_class", metavar="DIR")
+    s.set_defaults(func=_sample)
+
+    t = sub.add_parser("strip", help="clear the outputs of source notebooks before committing")
+    t.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
+    t.set_defaults(func=_strip)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
+    args = p.parse_args(argv)
+    if args.command == "grade" and args.jobs < 1:
+        p.error("--jobs must be at least 1")
+    return args.func(args)

@@ -1,0 +1,120 @@
+"""Where the course's notebooks live and how their nbgrader cells are read.
+
+Every other module goes through these helpers, so the layout and the cell
+conventions (see CONTRIBUTING.md) are written down once.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository root, which is also the nbgrader course root."""
+
+BEGIN_SOLUTION = "### BEGIN SOLUTION"
+END_SOLUTION = "### END SOLUTION"
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+INSTRUCTOR_TAG = "instructor-only"
+
+
+def source_path(slug: str, root: Path = ROOT) -> Path:
+    return root / "solutions" / slug / f"{slug}.ipynb"
+
+
+def release_path(slug: str, root: Path = ROOT) -> Path:
+    return root / "chapters" / slug / f"{slug}.ipynb"
+
+
+def chapter_slugs(root: Path = ROOT) -> list[str]:
+    """The chapters that have an instructor source, in book order."""
+    folder = root / "solutions"
+    if not folder.is_dir():
+        return []
+    return sorted(d.name for d in folder.iterdir() if source_path(d.name, root).is_file())
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def dumps(nb: nbformat.NotebookNode) -> str:
+    """Serialise deterministically: sorted keys, one-space indent, final newline."""
+    nbformat.validate(nb)
+    return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def write(nb: nbformat.NotebookNode, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps(nb), encoding="utf-8")
+
+
+def meta(cell) -> dict:
+    """The cell's nbgrader metadata ({} for an ordinary cell)."""
+    value = cell.get("metadata", {}).get("nbgrader", {})
+    return value if isinstance(value, dict) else {}
+
+
+def grade_id(cell) -> str | None:
+    gid = meta(cell).get("grade_id")
+    return gid if isinstance(gid, str) else None
+
+
+def is_answer(cell) -> bool:
+    """An autograded answer cell: the student writes a function here."""
+    m = meta(cell)
+    return cell.get("cell_type") == "code" and bool(m.get("solution")) and not m.get("grade")
+
+
+def is_test(cell) -> bool:
+    """An autograder test cell: it passes when it runs without an error."""
+    m = meta(cell)
+    return cell.get("cell_type") == "code" and bool(m.get("grade")) and not m.get("solution")
+
+
+def is_hidden(cell) -> bool:
+    return BEGIN_HIDDEN in cell.get("source", "")
+
+
+def tags(cell) -> list[str]:
+    value = cell.get("metadata", {}).get("tags", [])
+    return list(value) if isinstance(value, list) else []
+
+
+def points(cell) -> float:
+    return float(meta(cell).get("points", 0) or 0)
+
+
+def answer_ids(nb) -> list[str]:
+    return [grade_id(c) for c in nb.cells if is_answer(c)]
+
+
+def test_cells(nb) -> list:
+    return [c for c in nb.cells if is_test(c)]
+
+
+def max_score(nb) -> float:
+    return sum(points(c) for c in test_cells(nb))
+
+
+def reference_answer(cell) -> str:
+    """The solution cell's code with nbgrader's solution markers taken out."""
+    lines = cell.source.split("\n")
+    kept = [ln for ln in lines if ln.strip() not in (BEGIN_SOLUTION, END_SOLUTION)]
+    return "\n".join(kept)
+
+
+def reference_answers(source_nb) -> dict[str, str]:
+    return {grade_id(c): reference_answer(c) for c in source_nb.cells if is_answer(c)}
+
+
+def fill_answers(release_nb, answers: dict[str, str]):
+    """A copy of a student notebook with the given answer cells' code replaced."""
+    nb = copy.deepcopy(release_nb)
+    for cell in nb.cells:
+        if is_answer(cell) and grade_id(cell) in answers:
+            cell.source = answers[grade_id(cell)]
+    return nb

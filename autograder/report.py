@@ -1,0 +1,146 @@
+"""What grading writes: grades.csv, tests.csv, one feedback page per notebook, a summary.
+
+Feedback shows each test's name, points, result and message. For a visible
+test that failed it also shows the traceback; of a hidden test it shows the
+name, result and message only, never a line of its source.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import os
+import statistics
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from autograder import notebooks as nbs
+
+GRADE_COLUMNS = ["student_id", "chapter", "score", "max_score", "status", "reason"]
+TEST_COLUMNS = ["student_id", "chapter", "test", "hidden", "points", "max_points", "passed", "message"]
+
+
+def _zero_result(job, root: Path, status: str, reason: str) -> dict:
+    source_nb = nbs.read(nbs.source_path(job.chapter, root))
+    tests = [
+        {
+            "test": nbs.grade_id(c),
+            "hidden": nbs.is_hidden(c),
+            "max_points": nbs.points(c),
+            "points": 0.0,
+            "passed": False,
+            "message": f"not run: {reason}",
+        }
+        for c in nbs.test_cells(source_nb)
+    ]
+    return {"status": status, "reason": reason, "score": 0.0, "max_score": nbs.max_score(source_nb), "tests": tests}
+
+
+def missing_result(job, root: Path, reason: str) -> dict:
+    return _zero_result(job, root, "missing", reason)
+
+
+def failed_result(job, root: Path, status: str, reason: str) -> dict:
+    return _zero_result(job, root, status, reason)
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def progress(stream, done: int, total: int, row: dict, elapsed: float) -> None:
+    width = 24
+    bar = "#" * (width * done // total) + "-" * (width - width * done // total)
+    stream.write(
+        f"[{bar}] {done}/{total} {elapsed:5.0f}s  {row['student_id']}/{row['chapter']}: "
+        f"{_num(row['score'])}/{_num(row['max_score'])} {row['status']}\n"
+    )
+    stream.flush()
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write through a temporary file so a crash never leaves half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _csv(rows: list[dict], columns: list[str]) -> str:
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (_num(v) if isinstance(v, float) else v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def feedback_html(row: dict) -> str:
+    e = html.escape
+    items = []
+    for t in row["tests"]:
+        mark = "passed" if t["passed"] else "failed"
+        detail = ""
+        if t.get("traceback") and not t["hidden"]:
+            detail = f"<details><summary>traceback</summary><pre>{e(t['traceback'])}</pre></details>"
+        items.append(
+            f'<tr class="{mark}"><td><code>{e(t["test"])}</code>{" (hidden)" if t["hidden"] else ""}</td>'
+            f"<td>{_num(t['points'])} / {_num(t['max_points'])}</td><td>{mark}</td>"
+            f"<td>{e(t['message'])}{detail}</td></tr>"
+        )
+    status = ""
+    if row["status"] != "ok":
+        status = f'<p class="status">Status: <b>{e(row["status"])}</b>: {e(row["reason"])}</p>'
+
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{e(row["chapter"])}: feedback for {e(row["student_id"])}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }}
+table {{ border-collapse: collapse; width: 100%; }}
+td, th {{ border-bottom: 1px solid #ddd; padding: .4rem; text-align: left; vertical-align: top; }}
+tr.passed td:nth-child(3) {{ color: #17692c; }} tr.failed td:nth-child(3) {{ color: #a4161a; font-weight: bold; }}
+pre {{ white-space: pre-wrap; font-size: .85em; }} .status {{ background: #fff3cd; padding: .5rem; }}
+</style></head><body>
+<h1>{e(row["chapter"])}: {_num(row["score"])} / {_num(row["max_score"])}</h1>
+<p>Student: <code>{e(row["student_id"])}</code></p>
+{status}
+<table><thead><tr><th>test</th><th>points</th><th>result</th><th>message</th></tr></thead>
+<tbody>
+{chr(10).join(items)}
+</tbody></table>
+<p>Hidden tests re-check the same properties on fresh inputs; their code is not shown.</p>
+</body></html>
+"""
+
+
+def write_all(rows: list[dict], out: Path) -> None:
+    rows = sorted(rows, key=lambda r: (r["student_id"], r["chapter"]))
+    _atomic_write(out / "grades.csv", _csv(rows, GRADE_COLUMNS))
+    tests = [{"student_id": r["student_id"], "chapter": r["chapter"], **t} for r in rows for t in r["tests"]]
+    _atomic_write(out / "tests.csv", _csv(tests, TEST_COLUMNS))
+    for r in rows:
+        _atomic_write(out / "feedback" / r["student_id"] / f"{r['chapter']}.html", feedback_html(r))
+
+
+def summary(rows: list[dict]) -> str:
+    """Per chapter: how many graded, mean, median, full marks, the most-failed tests."""
+    lines = []
+    for chapter in sorted({r["chapter"] for r in rows}):
+        mine = [r for r in rows if r["chapter"] == chapter]
+        scores = [r["score"] for r in mine]
+        full = sum(r["score"] == r["max_score"] for r in mine)
+        statuses = Counter(r["status"] for r in mine)
+        failed = Counter(t["test"] for r in mine if r["status"] == "ok" for t in r["tests"] if not t["passed"])
+        lines.append(
+            f"{chapter}: {len(mine)} students, mean {statistics.mean(scores):.1f}, "
+            f"median {statistics.median(scores):g} of {_num(mine[0]['max_score'])}, "
+            f"full marks {full}; status " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
+        )
+        if failed:
+            lines.append("  most failed: " + ", ".join(f"{t} ({n})" for t, n in failed.most_common(3)))
+    return "\n".join(lines)

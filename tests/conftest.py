@@ -1,0 +1,51 @@
+"""Shared fixtures: chapters, submissions built from answers, and one grading run for them all.
+
+Grading starts a kernel per notebook, so every test that only needs a
+submission's result adds it to one class that is graded once per session
+(`graded`), two notebooks at a time.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from autograder import notebooks as nbs
+from autograder.grade import grade
+from autograder.sample import mistakes
+
+CHAPTERS = nbs.chapter_slugs()
+
+
+def write_submission(folder: Path, student: str, slug: str, nb) -> Path:
+    path = folder / student / slug / f"{slug}.ipynb"
+    nbs.write(nb, path)
+    return path
+
+
+def stub_answers(slug: str) -> dict[str, str]:
+    release_nb = nbs.read(nbs.release_path(slug))
+    return {nbs.grade_id(c): c.source for c in release_nb.cells if nbs.is_answer(c)}
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """Grade, for every chapter, the reference, the stubs and each listed mistake.
+
+    Returns {(student_id, chapter): row}. Student ids: `reference`, `stubs`,
+    `mistake-<name>`.
+    """
+    root = tmp_path_factory.mktemp("class")
+    subs = root / "submissions"
+    for slug in CHAPTERS:
+        release_nb = nbs.read(nbs.release_path(slug))
+        answers = nbs.reference_answers(nbs.read(nbs.source_path(slug)))
+        write_submission(subs, "reference", slug, nbs.fill_answers(release_nb, answers))
+        write_submission(subs, "stubs", slug, release_nb)
+        for name, mistake in mistakes(slug).items():
+            wrong = {**answers, mistake["function"]: mistake["source"]}
+            write_submission(subs, f"mistake-{name}", slug, nbs.fill_answers(release_nb, wrong))
+    rows = grade(subs, root / "out", jobs=2, progress=io.StringIO())
+    return {(r["student_id"], r["chapter"]): r for r in rows}

@@ -1,0 +1,223 @@
+"""`python -m autograder grade` on the sample class, on tampered notebooks and on bad layouts."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from conftest import CHAPTERS, write_submission
+
+from autograder import notebooks as nbs
+from autograder.grade import grade
+from autograder.sample import build
+
+ROOT = nbs.ROOT
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def sample_grades(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample-grades")
+    done = cli("grade", "sample_class", "--out", str(out), "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    with open(out / "grades.csv", newline="") as f:
+        rows = {(r["student_id"], r["chapter"]): r for r in csv.DictReader(f)}
+    return out, rows, done.stdout
+
+
+def test_sample_class_is_in_sync_with_the_release(tmp_path):
+    build(tmp_path / "sample_class")
+
+    def files(folder):
+        return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+
+    committed, fresh = files(ROOT / "sample_class"), files(tmp_path / "sample_class")
+    assert committed == fresh, "run `python -m autograder sample-class`"
+    for rel in fresh:
+        assert (ROOT / "sample_class" / rel).read_bytes() == (tmp_path / "sample_class" / rel).read_bytes(), (
+            f"sample_class/{rel} is stale: run `python -m autograder sample-class`"
+        )
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_sample_class_scores(sample_grades, slug):
+    _, rows, _ = sample_grades
+    assert set(rows) >= {(s, slug) for s in ("ada", "ben", "cleo", "dev", "eli")}
+    full = float(rows[("ada", slug)]["max_score"])
+    assert full > 0
+    assert all(float(rows[(s, slug)]["max_score"]) == full for s in ("ada", "ben", "cleo", "dev", "eli"))
+    assert (rows[("ada", slug)]["status"], float(rows[("ada", slug)]["score"])) == ("ok", full), (
+        "correct answers with stderr output, warnings, plots and an extra cell must keep full marks"
+    )
+    ben = rows[("ben", slug)]
+    assert ben["status"] == "ok" and 0 < float(ben["score"]) < full
+    assert (rows[("cleo", slug)]["status"], float(rows[("cleo", slug)]["score"])) == ("ok", 0)
+    assert (rows[("dev", slug)]["status"], float(rows[("dev", slug)]["score"])) == ("unreadable", 0)
+    assert "not valid JSON" in rows[("dev", slug)]["reason"]
+    assert (rows[("eli", slug)]["status"], float(rows[("eli", slug)]["score"])) == ("missing", 0)
+
+
+def test_every_row_has_feedback_and_a_summary_is_printed(sample_grades):
+    out, rows, stdout = sample_grades
+    for student, slug in rows:
+        page = (out / "feedback" / student / f"{slug}.html").read_text()
+        assert f"{rows[(student, slug)]['score']} / {rows[(student, slug)]['max_score']}" in page
+    assert "mean" in stdout and "full marks" in stdout
+    with open(out / "tests.csv", newline="") as f:
+        per_test = list(csv.DictReader(f))
+    assert {r["student_id"] for r in per_test} == {s for s, _ in rows}
+
+
+def test_feedback_never_shows_hidden_test_source(sample_grades):
+    out, _, _ = sample_grades
+    pages = "\n".join(p.read_text() for p in (out / "feedback").rglob("*.html"))
+    assert "(hidden)" in pages
+    for slug in CHAPTERS:
+        for cell in nbs.read(nbs.source_path(slug)).cells:
+            if nbs.is_hidden(cell):
+                for line in cell.source.split(nbs.BEGIN_HIDDEN, 1)[1].splitlines():
+                    line = line.strip()
+                    if len(line) > 12 and not line.startswith("###"):
+                        assert html.escape(line) not in pages, f"hidden test line in feedback: {line}"
+
+
+def test_feedback_explains_a_failure(sample_grades):
+    out, _, _ = sample_grades
+    page = (out / "feedback" / "ben" / "02_momentum.html").read_text()
+    assert "v moved along the gradient" in page
+    assert "Traceback" in page  # visible tests show where they failed
+
+
+@pytest.fixture(scope="module")
+def tampered(tmp_path_factory):
+    """Submissions that edit the notebook around their answers; graded once."""
+    slug = "02_momentum"
+    release_nb = nbs.read(nbs.release_path(slug))
+    answers = nbs.reference_answers(nbs.read(nbs.source_path(slug)))
+    subs = tmp_path_factory.mktemp("tampered")
+
+    # Stubs, with every test cell blanked and renamed: the instructor's tests still run.
+    nb = nbs.fill_answers(release_nb, {})
+    for cell in nbs.test_cells(nb):
+        cell.source = "pass"
+        cell.metadata.nbgrader["grade_id"] += "_renamed"
+    write_submission(subs, "blanked-tests", slug, nb)
+
+    # Correct answers, every test cell deleted: still full marks.
+    nb = nbs.fill_answers(release_nb, answers)
+    nb.cells = [c for c in nb.cells if not nbs.is_test(c)]
+    write_submission(subs, "deleted-tests", slug, nb)
+
+    # Correct answers, a helper in an added cell that the answer calls.
+    nb = nbs.fill_answers(release_nb, answers)
+    at = next(i for i, c in enumerate(nb.cells) if nbs.grade_id(c) == "momentum_step")
+    nb.cells.insert(at, nbformat.v4.new_code_cell("def _velocity(v, g, lr, alpha):\n    return alpha * v - lr * g"))
+    nb.cells[
+        at + 1
+    ].source = "def momentum_step(theta, v, g, lr, alpha):\n    v = _velocity(v, g, lr, alpha)\n    return theta + v, v"
+    write_submission(subs, "helper-cell", slug, nb)
+
+    # A notebook that is valid but is not this chapter's.
+    write_submission(subs, "wrong-notebook", slug, nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]))
+
+    # The kernel exits while the answers are defined.
+    nb = nbs.fill_answers(release_nb, {**answers, "momentum_step": "import os\nos._exit(0)"})
+    write_submission(subs, "exits", slug, nb)
+
+    rows = grade(subs, subs.parent / "tampered-out", jobs=2, progress=io.StringIO())
+    return {r["student_id"]: r for r in rows}
+
+
+def test_tests_come_from_the_instructor_not_the_submission(tampered):
+    assert tampered["blanked-tests"]["score"] == 0
+    assert tampered["deleted-tests"]["score"] == tampered["deleted-tests"]["max_score"]
+
+
+def test_added_cells_run_where_the_student_put_them(tampered):
+    row = tampered["helper-cell"]
+    assert row["score"] == row["max_score"], [t for t in row["tests"] if not t["passed"]]
+
+
+def test_a_notebook_of_another_chapter_scores_zero(tampered):
+    row = tampered["wrong-notebook"]
+    assert (row["status"], row["score"]) == ("wrong-notebook", 0)
+    assert "momentum_step" in row["reason"]
+
+
+def test_a_kernel_that_exits_scores_zero_with_a_reason(tampered):
+    row = tampered["exits"]
+    assert row["status"] == "crashed" and row["score"] == 0
+    assert all(t["message"].startswith("not run") for t in row["tests"])
+
+
+def test_grading_twice_gives_the_same_files(tmp_path):
+    subs = tmp_path / "subs"
+    release_nb = nbs.read(nbs.release_path("02_momentum"))
+    write_submission(subs, "solo", "02_momentum", release_nb)
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert cli("grade", str(subs), "--out", str(first)).returncode == 0
+    assert cli("grade", str(subs), "--out", str(second)).returncode == 0
+    for name in ("grades.csv", "tests.csv", "feedback/solo/02_momentum.html"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("make", "args", "expected"),
+    [
+        (lambda d: None, [], "is not a folder"),
+        (lambda d: d.mkdir(), [], "has no student folders"),
+        (lambda d: (d.mkdir(), (d / "02_momentum.ipynb").write_text("{}")), [], "put each in its student's folder"),
+        (
+            lambda d: (
+                d.mkdir(parents=True),
+                (d / "alice").mkdir(),
+                (d / "alice" / "02_momentum.ipynb").write_text("{}"),
+            ),
+            [],
+            "each needs its chapter folder",
+        ),
+        (lambda d: (d.mkdir(), (d / "alice").mkdir()), ["--chapter", "99_nope"], "unknown chapter 99_nope"),
+    ],
+    ids=["no-folder", "empty", "loose-notebooks", "no-chapter-folder", "unknown-chapter"],
+)
+def test_a_wrong_layout_exits_2_and_says_how_to_fix_it(tmp_path, make, args, expected):
+    folder = tmp_path / "subs"
+    make(folder)
+    done = cli("grade", str(folder), "--out", str(tmp_path / "out"), *args)
+    assert done.returncode == 2
+    assert expected in done.stderr
+    assert "<student_id>/<chapter>/<chapter>.ipynb" in done.stderr or "the chapters are" in done.stderr
+    assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_a_named_chapter_gives_every_student_a_row(tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "nobody").mkdir(parents=True)
+    done = cli("grade", str(subs), "--chapter", "02_momentum", "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    with open(tmp_path / "out" / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["student_id"], r["chapter"], r["status"], r["score"]) for r in rows] == [
+        ("nobody", "02_momentum", "missing", "0")
+    ]
+    assert rows[0]["max_score"] != "0"
+
+
+def test_help_explains_the_layout_and_the_statuses():
+    done = cli("grade", "--help")
+    assert done.returncode == 0
+    for word in ("SUBMISSIONS/<student_id>/<chapter>/<chapter>.ipynb", "grades.csv", "missing", "unreadable", "--jobs"):
+        assert word in done.stdout
+
+
+def test_main_package_help():
+    done = cli("--help")
+    assert done.returncode == 0 and "release" in done.stdout and "grade" in done.stdout

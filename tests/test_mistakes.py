@@ -1,0 +1,38 @@
+"""Each listed mistake loses points, and every test catches at least one mistake.
+
+The mistakes live beside each chapter's source in solutions/<slug>/mistakes.py.
+"""
+
+import pytest
+from conftest import CHAPTERS
+
+from autograder.sample import mistakes
+
+CASES = [(slug, name) for slug in CHAPTERS for name in mistakes(slug)]
+
+
+def test_every_chapter_lists_mistakes():
+    for slug in CHAPTERS:
+        assert len(mistakes(slug)) >= 2, f"{slug} has no solutions/{slug}/mistakes.py with at least two mistakes"
+
+
+@pytest.mark.parametrize(("slug", "name"), CASES, ids=[f"{s}-{n}" for s, n in CASES])
+def test_mistake_loses_points_on_its_own_function(graded, slug, name):
+    mistake = mistakes(slug)[name]
+    row = graded[(f"mistake-{name}", slug)]
+    assert row["status"] == "ok", row["reason"]
+    assert row["score"] < row["max_score"], f"{mistake['why']}: earned full marks"
+    failed = [t["test"] for t in row["tests"] if not t["passed"]]
+    own = [t for t in failed if t.startswith(f"test_{mistake['function']}_")]
+    assert own, f"{mistake['why']}: no test of {mistake['function']} failed"
+    others = [t for t in failed if t not in own]
+    assert not others, f"a mistake in {mistake['function']} also failed other functions' tests: {others}"
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_every_test_is_failed_by_some_mistake(graded, slug):
+    caught = {
+        t["test"] for name in mistakes(slug) for t in graded[(f"mistake-{name}", slug)]["tests"] if not t["passed"]
+    }
+    every = {t["test"] for t in graded[("reference", slug)]["tests"]}
+    assert every - caught == set(), f"no listed mistake fails these tests: {sorted(every - caught)}"

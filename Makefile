@@ -6,7 +6,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 SAMPLE_OUT := _build/sample-grades
 
-.PHONY: all main install book grade-sample test lint release sample-class clean
+.PHONY: all main install book grade-sample test lint release sample-class clean bench-build shots bench-grade
 
 all: main
 
@@ -18,7 +18,15 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+# The JavaScript a built page loads from CDNs (MathJax, require.js, the widget manager, Font
+# Awesome), pinned in package.json: the browser tests serve it offline (tests/browser/cdn.py).
+# Without npm this is skipped with a note, and the browser tests skip too (they fail in CI).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: node_modules/ not installed, the browser tests will skip"; fi
+
+install: $(VENV)/.installed node_modules/.installed
 
 book: install  ## the strict build: any warning fails it
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
@@ -26,14 +34,23 @@ book: install  ## the strict build: any warning fails it
 grade-sample: install
 	$(PY) -m autograder grade sample_class --out $(SAMPLE_OUT)
 	@echo
-	@column -s, -t < $(SAMPLE_OUT)/grades.csv | cut -c1-100
+	@cat $(SAMPLE_OUT)/grades.csv
 
 lint: install
-	$(VENV)/bin/ruff check autograder tests solutions/*/mistakes.py
-	$(VENV)/bin/ruff format --check autograder tests
+	$(VENV)/bin/ruff check autograder tests benchmarks solutions/*/mistakes.py
+	$(VENV)/bin/ruff format --check autograder tests benchmarks
 
 test: install lint  ## everything CI checks
 	$(PY) -m pytest
+
+bench-build: install  ## time a clean build and cached rebuilds (README, "Build speed")
+	$(PY) benchmarks/build_speed.py
+
+bench-grade: install  ## grade a generated class with plain nbgrader and with this grader (README, "Grading at scale")
+	$(PY) benchmarks/grading_speed.py
+
+shots: install  ## screenshots of each chapter's key figures at desktop and phone widths, in /tmp/shots
+	$(PY) tests/browser/shots.py --out /tmp/shots
 
 release: install  ## regenerate chapters/ from solutions/, then the sample class
 	$(PY) -m autograder release

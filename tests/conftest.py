@@ -30,6 +30,17 @@ def stub_answers(slug: str) -> dict[str, str]:
     return {nbs.grade_id(c): c.source for c in release_nb.cells if nbs.is_answer(c)}
 
 
+def hidden_only_lines(source_nb) -> set[str]:
+    """Lines of the hidden tests that no visible cell also has: these must never reach a student."""
+    hidden, visible = set(), set()
+    for cell in source_nb.cells:
+        head, _, rest = cell.source.partition(nbs.BEGIN_HIDDEN)
+        body, _, tail = rest.partition("### END HIDDEN TESTS")
+        hidden.update(line.strip() for line in body.splitlines() if len(line.strip()) > 12)
+        visible.update(line.strip() for line in (head + tail).splitlines())
+    return {line for line in hidden - visible if not line.startswith("###")}
+
+
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory):
     """Grade, for every chapter, the reference, the stubs and each listed mistake.

@@ -1,29 +1,19 @@
 """The book builds strictly from the student release, and no page shows an error."""
 
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
+from browser.book import built_book
 from conftest import CHAPTERS
 
 from autograder import notebooks as nbs
 
-JB = Path(sys.executable).with_name("jupyter-book")
-
 
 @pytest.fixture(scope="module")
-def book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    done = subprocess.run(
-        [str(JB), "build", str(nbs.ROOT), "-W", "-n", "--keep-going", "--path-output", str(out)],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    return out / "_build" / "html"
+def book():
+    """The HTML of the session's one strict build (shared with the browser tests)."""
+    return built_book()
 
 
 def test_toc_lists_every_chapter():

@@ -10,7 +10,7 @@ import sys
 
 import nbformat
 import pytest
-from conftest import CHAPTERS, write_submission
+from conftest import CHAPTERS, hidden_only_lines, write_submission
 
 from autograder import notebooks as nbs
 from autograder.grade import grade
@@ -81,12 +81,8 @@ def test_feedback_never_shows_hidden_test_source(sample_grades):
     pages = "\n".join(p.read_text() for p in (out / "feedback").rglob("*.html"))
     assert "(hidden)" in pages
     for slug in CHAPTERS:
-        for cell in nbs.read(nbs.source_path(slug)).cells:
-            if nbs.is_hidden(cell):
-                for line in cell.source.split(nbs.BEGIN_HIDDEN, 1)[1].splitlines():
-                    line = line.strip()
-                    if len(line) > 12 and not line.startswith("###"):
-                        assert html.escape(line) not in pages, f"hidden test line in feedback: {line}"
+        for line in hidden_only_lines(nbs.read(nbs.source_path(slug))):
+            assert html.escape(line) not in pages, f"hidden test line in feedback: {line}"
 
 
 def test_feedback_explains_a_failure(sample_grades):

@@ -4,7 +4,7 @@ import json
 import shutil
 
 import pytest
-from conftest import CHAPTERS
+from conftest import CHAPTERS, hidden_only_lines
 
 from autograder import notebooks as nbs
 from autograder.release import LEAKS, ReleaseError, release
@@ -41,14 +41,8 @@ def test_release_keeps_nothing_for_instructors_only(slug):
     nb = nbs.read(nbs.release_path(slug))
     assert set(nb.metadata) <= {"kernelspec", "language_info"}
     source = nbs.read(nbs.source_path(slug))
-    hidden, visible = set(), set()
-    for c in source.cells:
-        head, _, rest = c.source.partition(nbs.BEGIN_HIDDEN)
-        body, _, tail = rest.partition("### END HIDDEN TESTS")
-        hidden.update(line.strip() for line in body.splitlines() if len(line.strip()) > 12)
-        visible.update(line.strip() for line in (head + tail).splitlines())
     released = {line.strip() for c in nb.cells for line in c.source.splitlines()}
-    leaked = (hidden - visible) & released  # a line that a visible cell has too is no leak
+    leaked = hidden_only_lines(source) & released
     assert not leaked, f"hidden test lines reached the release: {sorted(leaked)}"
     for cell in nb.cells:
         assert "instructor-only" not in nbs.tags(cell)

@@ -1,0 +1,260 @@
+"""The built book, checked the way students see it: in a real browser (Playwright driving Debian's chromium).
+
+One strict build and one browser per session. The book is served on 127.0.0.1; the files a
+page loads from public CDNs (MathJax, require.js, the widget manager, Font Awesome) are
+served from node_modules/ (`npm ci`), and any other request for the internet fails the page's
+test (tests/browser/cdn.py says why and how). Pages and chapters come from _toc.yml, so a
+chapter the lead adds there is checked without touching this file.
+
+Outside CI a machine without chromium, playwright or node_modules/ skips these tests with the
+reason; in CI (CI=true) that is a failure, because .ci/run installs chromium.
+
+BOOK_HTML=<folder> reuses an existing build (for example `_build/html`) instead of building.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+from browser import book, chromium
+from browser.cdn import Router
+from browser.page import hints, visit
+from browser.server import BookServer
+
+PAGES = book.pages()
+CHAPTERS = book.chapters()
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def html_path(page: str) -> str:
+    return page + ".html"
+
+
+def is_chapter(page: str) -> bool:
+    return page.startswith("chapters/") and page.split("/")[1] in CHAPTERS
+
+
+@pytest.fixture(scope="session")
+def browser_context():
+    reason = chromium.unavailable()
+    if reason:
+        if chromium.in_ci():
+            pytest.fail(f"browser tests cannot run in CI: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = chromium.launch(p)
+        context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+        context.set_default_timeout(20_000)
+        yield context
+        context.close()
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def origin(browser_context):
+    """The URL of the built book, served for the whole session (the browser is checked first)."""
+    with BookServer(book.built_book()) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def visits(browser_context, origin):
+    """Each page visited once; every check below reads the same visit."""
+    cache = {}
+
+    def get(page: str):
+        if page not in cache:
+            cache[page] = visit(browser_context, origin, html_path(page))
+        return cache[page]
+
+    return get
+
+
+@pytest.fixture
+def tab(browser_context, origin):
+    """A fresh tab whose CDN requests are served from node_modules/."""
+    page = browser_context.new_page()
+    page.route("**/*", Router(origin))
+    yield page
+    page.close()
+
+
+@pytest.fixture
+def phone_tab(browser_context, origin):
+    """The same at a phone's width (390 CSS pixels, an iPhone 12 to 15)."""
+    context = browser_context.browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.route("**/*", Router(origin))
+    yield page
+    context.close()
+
+
+# ---------------------------------------------------------------- every page
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_logs_no_console_error(visits, page):
+    v = visits(page)
+    assert not v.errors, f"{page}: console errors (besides the stock JB1 ones {v.noise}):\n" + "\n".join(
+        v.errors + hints(v.errors)
+    )
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_gets_every_file_it_asks_for(visits, page):
+    v = visits(page)
+    assert not v.blocked, (
+        f"{page} asks the internet for files no route serves (add them to tests/browser/cdn.py "
+        "and package.json, or stop the page needing them):\n" + "\n".join(v.blocked)
+    )
+    assert not v.failed_requests, f"{page}: requests that failed:\n" + "\n".join(v.failed_requests)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_math_is_typeset(visits, page):
+    f = visits(page).facts
+    problems = [f"MathJax left this as TeX: {m}" for m in f["math_untypeset"]]
+    problems += [f"MathJax reports an {m}" for m in f["math_errors"]]
+    problems += [f"TeX in the prose that is not marked as math: {t}" for t in f["raw_tex"]]
+    assert not problems, f"{page}:\n" + "\n".join(problems[:10])
+    if is_chapter(page):
+        assert f["math_total"] > 0, f"{page}: a chapter with no typeset math at all"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_images_load(visits, page):
+    f = visits(page).facts
+    assert not f["broken_images"], f"{page}: images that did not load: {f['broken_images']}"
+    if is_chapter(page):
+        assert f["n_output_images"] > 0, f"{page}: a chapter whose outputs show no figure"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_outputs_show_no_error(visits, page):
+    f = visits(page).facts
+    assert not f["output_problems"], f"{page}:\n" + "\n".join(f["output_problems"])
+    assert f["widgets_rendered"] >= f["widget_views"], (
+        f"{page}: {f['widget_views']} saved widgets, only {f['widgets_rendered']} rendered"
+    )
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_output_is_empty(visits, page):
+    f = visits(page).facts
+    assert not f["empty_outputs"], f"{page}: empty output boxes:\n" + "\n".join(f["empty_outputs"])
+    assert not f["silent_demos"], f"{page}: demo cells that show nothing:\n" + "\n".join(f["silent_demos"])
+    if is_chapter(page):
+        assert f["n_outputs"] > 0, f"{page}: a chapter page with no output at all"
+
+
+# ---------------------------------------------------------------- navigation
+
+
+def test_navigation_reaches_every_chapter(tab, origin):
+    """From the front page, the sidebar opens every chapter, and "next" walks the whole book in order."""
+    tab.goto(origin)  # index.html redirects to the root page
+    tab.wait_for_url(re.compile(re.escape(html_path(PAGES[0])) + "$"))
+    for slug in CHAPTERS:
+        tab.goto(origin + html_path(PAGES[0]))
+        link = tab.locator(f'nav.bd-docs-nav a[href$="chapters/{slug}/{slug}.html"]').first
+        link.click()
+        tab.wait_for_url(re.compile(rf"chapters/{slug}/{slug}\.html$"))
+        assert tab.locator("main article h1").count() == 1, f"the sidebar link to {slug} opened a page with no title"
+
+    tab.goto(origin + html_path(PAGES[0]))
+    walked = [PAGES[0]]
+    while tab.locator("a.right-next").count():
+        tab.locator("a.right-next").click()
+        tab.wait_for_load_state()
+        walked.append(tab.url.removeprefix(origin).removesuffix(".html"))
+        assert len(walked) <= len(PAGES), f"the next buttons loop: {walked}"
+    assert walked == PAGES, f'"next" walks {walked}, the table of contents lists {PAGES}'
+
+
+# ---------------------------------------------------------------- chapters
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_download_button_gives_the_student_notebook(tab, origin, slug, tmp_path):
+    tab.goto(origin + html_path(f"chapters/{slug}/{slug}"))
+    tab.click('button[aria-label="Download this page"]')
+    link = tab.locator("a.btn-download-source-button")
+    assert link.get_attribute("href").endswith(f"{slug}.ipynb"), "the download offers something else than the notebook"
+    with tab.expect_download() as download:
+        link.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == f"{slug}.ipynb"
+    nb = nbformat.read(saved, as_version=4)
+    nbformat.validate(nb)
+    committed = book.ROOT / "chapters" / slug / f"{slug}.ipynb"
+    assert saved.read_bytes() == committed.read_bytes(), (
+        f"the download is not {committed.relative_to(book.ROOT)} (or it changed after the book was built)"
+    )
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "### BEGIN SOLUTION" not in code and "BEGIN HIDDEN TESTS" not in code, "the download holds the solutions"
+    assert "raise NotImplementedError" in code, "the download has no exercise left to do"
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_static_demo_moves_without_a_kernel(tab, origin, slug):
+    """Every to_jshtml animation on the chapter: the step button and the slider change the picture."""
+    tab.goto(origin + html_path(f"chapters/{slug}/{slug}"))
+    animations = tab.locator("div.animation")
+    assert animations.count() > 0, (
+        f"{slug} has no static demo (a to_jshtml animation) that works without a kernel; see CONTRIBUTING.md, 'Demo'"
+    )
+    for i in range(animations.count()):
+        anim = animations.nth(i)
+        anim.scroll_into_view_if_needed()
+        img, slider = anim.locator("img").first, anim.locator("input[type=range]").first
+        anim.locator('button[title="Pause"]').click()
+        anim.locator('button[title="First frame"]').click()
+        first = img.get_attribute("src")
+        anim.locator('button[title="Next frame"]').click()
+        second = img.get_attribute("src")
+        assert second != first, f"{slug}, animation {i + 1}: the next-frame button does not change the picture"
+        slider.focus()
+        slider.press("End")
+        last = img.get_attribute("src")
+        assert slider.input_value() == slider.get_attribute("max"), (
+            f"{slug}, animation {i + 1}: the slider did not move"
+        )
+        assert last not in (first, second), f"{slug}, animation {i + 1}: moving the slider does not change the picture"
+        assert img.evaluate("i => i.complete && i.naturalWidth > 0"), (
+            f"{slug}, animation {i + 1}: a frame does not load"
+        )
+
+
+_PHONE_LAYOUT = r"""
+async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  const column = document.querySelector('main article').getBoundingClientRect();
+  const sticksOut = el => {
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && (r.right > column.right + 1 || r.left < column.left - 1);
+  };
+  return {
+    sideways: document.documentElement.scrollWidth - window.innerWidth,
+    controls: [...document.querySelectorAll('div.animation .anim-controls > *, div.animation img')]
+      .filter(sticksOut).map(el => el.className || el.tagName),
+  };
+}
+"""
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_phone_width_needs_no_sideways_scrolling(phone_tab, origin, slug):
+    """At 390 px the page does not scroll sideways, and every demo's picture and controls fit the column."""
+    phone_tab.goto(origin + html_path(f"chapters/{slug}/{slug}"))
+    layout = phone_tab.evaluate(_PHONE_LAYOUT)
+    assert layout["sideways"] <= 0, (
+        f"{slug} scrolls {layout['sideways']} px sideways on a phone (tests/browser/shots.py)"
+    )
+    assert not layout["controls"], f"{slug}: demo parts wider than a phone's column: {layout['controls']}"

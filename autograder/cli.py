@@ -26,9 +26,14 @@ Grade a folder of submissions laid out as
   SUBMISSIONS/<student_id>/<chapter>/<chapter>.ipynb
 
 for example submissions/alice/02_momentum/02_momentum.ipynb (the layout
-nbgrader's `collect` produces). Each notebook is run in a fresh kernel; the
-tests always come from the instructor's source, so a student who edits or
-deletes a test cell changes nothing. Writes, under --out:
+nbgrader's `collect` produces). The tests always come from the instructor's
+source, so a student who edits, deletes or renames a test cell changes
+nothing; only the answer cells (matched by grade_id) and cells the student
+added are taken from the submission. Each notebook runs in its own sandboxed
+process: no network, no view of solutions/, of other students' files or of
+the reports, user nobody, limited memory, time and processes; student code
+cannot change numpy, builtins or the tests (see README, "Grading at scale").
+Writes, under --out:
 
   grades.csv      student_id,chapter,score,max_score,status,reason: one row
                   for every student folder and every chapter graded
@@ -36,12 +41,28 @@ deletes a test cell changes nothing. Writes, under --out:
   feedback/<student_id>/<chapter>.html   what each student sees
 
 status is `ok` when the notebook was graded normally (whatever its score);
-otherwise it names what went wrong and the score is 0: `missing` (no notebook),
-`unreadable` (not a valid notebook), `wrong-notebook` (none of the chapter's
-answer cells), `timeout`, `crashed` (the student's code killed the kernel),
-`error` (the grader itself failed on this file). Exits 0 once every row is
-written, however the students did; 2 when it could not grade at all (a wrong
-folder layout or an unknown chapter), with a message saying how to fix it.
+otherwise it names what went wrong, and the score is 0:
+
+  missing         no notebook in the student's chapter folder
+  unreadable      not a notebook: damaged or binary file, not valid JSON,
+                  a folder or a symbolic link where the file should be,
+                  larger than 20 MB
+  invalid         a notebook edited outside Jupyter: two cells share an id,
+                  or two answer cells claim the same function
+  wrong-notebook  none of the chapter's answer cells (another chapter's file)
+  timeout         a cell ran longer than --cell-timeout, or the notebook
+                  longer than --timeout (an endless loop)
+  memory          the code ran out of memory (--memory)
+  tampered        the code tried to change how it is graded or to reach what
+                  it must not (patching numpy or builtins, frame tricks,
+                  files outside its folder, sockets, processes, forged
+                  results)
+  crashed         the code ended the grading process (os._exit, a crash)
+  error           the grader itself failed on this notebook (a bug: report it)
+
+Exits 0 once every row is written, however the students did; 2 when it could
+not grade at all (a wrong folder layout, an unknown chapter, no sandbox on
+this machine without --no-sandbox), with a message saying how to fix it.
 """
 
 
@@ -65,6 +86,7 @@ def _release(args) -> int:
 def _grade(args) -> int:
     from autograder.grade import LayoutError, grade
     from autograder.report import summary
+    from autograder.sandbox import SandboxUnavailable
 
     try:
         rows = grade(
@@ -74,8 +96,10 @@ def _grade(args) -> int:
             jobs=args.jobs,
             cell_timeout=args.cell_timeout,
             notebook_timeout=args.timeout,
+            sandbox=not args.no_sandbox,
+            memory_mb=args.memory,
         )
-    except LayoutError as exc:
+    except (LayoutError, SandboxUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary(rows))
@@ -150,7 +174,21 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=60,
         metavar="SECONDS",
-        help="time limit for one cell; a test past it fails (default: %(default)s)",
+        help="time limit for one cell; past it the notebook scores 0, status timeout (default: %(default)s)",
+    )
+    g.add_argument(
+        "--memory",
+        type=int,
+        default=2048,
+        metavar="MB",
+        help="address-space limit of one notebook's process; past it status memory (default: %(default)s)",
+    )
+    g.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="do not isolate student code in namespaces as user nobody (for machines without root or "
+        "unshare); the audit hook, limits and integrity checks still apply, but student code can then "
+        "see every file the grading user can read",
     )
     g.set_defaults(func=_grade)
 

@@ -50,12 +50,20 @@ def _num(x: float) -> str:
 
 
 def progress(stream, done: int, total: int, row: dict, elapsed: float) -> None:
+    """One line per notebook; on a terminal, one bar redrawn in place (and a line for every status but ok)."""
     width = 24
     bar = "#" * (width * done // total) + "-" * (width - width * done // total)
-    stream.write(
-        f"[{bar}] {done}/{total} {elapsed:5.0f}s  {row['student_id']}/{row['chapter']}: "
-        f"{_num(row['score'])}/{_num(row['max_score'])} {row['status']}\n"
+    eta = elapsed / done * (total - done)
+    line = (
+        f"[{bar}] {done}/{total} {elapsed:5.0f}s (~{eta:.0f}s left)  {row['student_id']}/{row['chapter']}: "
+        f"{_num(row['score'])}/{_num(row['max_score'])} {row['status']}"
     )
+    tty = getattr(stream, "isatty", lambda: False)()
+    if tty:
+        keep = row["status"] not in ("ok", "missing")
+        stream.write("\r\x1b[K" + line + ("\n" if keep or done == total else ""))
+    else:
+        stream.write(line + "\n")
     stream.flush()
 
 
@@ -128,19 +136,34 @@ def write_all(rows: list[dict], out: Path) -> None:
 
 
 def summary(rows: list[dict]) -> str:
-    """Per chapter: how many graded, mean, median, full marks, the most-failed tests."""
-    lines = []
+    """A table per chapter: students, mean, median, full marks, statuses; then the most-failed tests."""
+    header = ("chapter", "students", "mean", "median", "max", "full marks", "not ok")
+    table, notes = [], []
     for chapter in sorted({r["chapter"] for r in rows}):
         mine = [r for r in rows if r["chapter"] == chapter]
         scores = [r["score"] for r in mine]
         full = sum(r["score"] == r["max_score"] for r in mine)
-        statuses = Counter(r["status"] for r in mine)
-        failed = Counter(t["test"] for r in mine if r["status"] == "ok" for t in r["tests"] if not t["passed"])
-        lines.append(
-            f"{chapter}: {len(mine)} students, mean {statistics.mean(scores):.1f}, "
-            f"median {statistics.median(scores):g} of {_num(mine[0]['max_score'])}, "
-            f"full marks {full}; status " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
+        statuses = Counter(r["status"] for r in mine if r["status"] != "ok")
+        table.append(
+            (
+                chapter,
+                str(len(mine)),
+                f"{statistics.mean(scores):.1f}",
+                f"{statistics.median(scores):g}",
+                _num(mine[0]["max_score"]),
+                str(full),
+                ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())) or "-",
+            )
         )
+        graded = [r for r in mine if r["status"] == "ok"]
+        failed = Counter(t["test"] for r in graded for t in r["tests"] if not t["passed"])
         if failed:
-            lines.append("  most failed: " + ", ".join(f"{t} ({n})" for t, n in failed.most_common(3)))
-    return "\n".join(lines)
+            notes.append(
+                f"{chapter} most failed: " + ", ".join(f"{t} ({n}/{len(graded)})" for t, n in failed.most_common(3))
+            )
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *table, strict=True)]
+    lines = [
+        "  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip() for line in [header, *table]
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join([*lines, *([""] if notes else []), *notes])

@@ -1,9 +1,14 @@
-"""Grade one notebook: the unit of work, run in its own process.
+"""Grade one notebook: the unit of work.
 
-``python -m autograder.worker JOB.json RESULT.json`` reads a job written by
-:mod:`autograder.grade` and writes the result. Each submission is graded on its
-own, from the instructor's source and the student's file alone, so the same
-command can run as one task of a batch or cluster job.
+``python -m autograder.worker JOB.json RESULT.json`` reads a job (the keys of
+:func:`grade_job`) and writes the result; :mod:`autograder.grade` calls
+:func:`grade_job` directly, one thread per notebook in flight. Each submission
+is graded on its own, from the instructor's source and the student's file
+alone, so the same command can run as one task of a batch or cluster job.
+
+This side is trusted: it reads the submission (without following symbolic
+links, within a size limit), the instructor's source and the release, and
+decides the score. Student code only ever runs in :mod:`autograder.sandbox`.
 
 The notebook that runs is assembled from the instructor's source: every test,
 visible and hidden, comes from there; from the submission only the answer
@@ -15,29 +20,38 @@ nothing.
 from __future__ import annotations
 
 import copy
+import functools
 import json
+import os
+import re
+import stat
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
-from nbformat.reader import NotJSONError
 
 from autograder import notebooks as nbs
-from autograder.execution import error_of, execute, ran
+from autograder import sandbox
+
+MAX_BYTES = 20 << 20
+MESSAGE_LIMIT = 500
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+STUDENT = "autograder_student"  # metadata key marking the cells that came from the submission
 
 
 def _result(status: str, reason: str, source_nb, outcomes: dict | None = None) -> dict:
     tests = []
     for cell in nbs.test_cells(source_nb):
         gid = nbs.grade_id(cell)
-        outcome = (outcomes or {}).get(gid, {"passed": False, "message": "not run: " + reason})
+        outcome = dict((outcomes or {}).get(gid) or {"passed": False, "message": "not run: " + reason})
+        if status != "ok" and outcome["passed"]:
+            outcome = {"passed": False, "message": f"not counted: {reason}"}
         tests.append(
             {
                 "test": gid,
                 "hidden": nbs.is_hidden(cell),
                 "max_points": nbs.points(cell),
-                "points": nbs.points(cell) if outcome["passed"] else 0.0,
+                "points": nbs.points(cell) if outcome["passed"] and status == "ok" else 0.0,
                 **outcome,
             }
         )
@@ -48,6 +62,75 @@ def _result(status: str, reason: str, source_nb, outcomes: dict | None = None) -
         "max_score": nbs.max_score(source_nb),
         "tests": tests,
     }
+
+
+def read_submission(path: Path, base: Path | None = None):
+    """The student's notebook, or (status, reason) when it cannot be graded.
+
+    ``base`` is the submissions folder: no part of the path below it may be a
+    symbolic link (a link to ``solutions/`` must not hand in the answers).
+    """
+    path = Path(os.path.abspath(path))
+    parts = [path]
+    if base is not None:
+        base = Path(os.path.abspath(base))
+        parts = [p for p in [path, *path.parents] if p != base and base in p.parents]
+    for p in parts:
+        try:
+            info = os.lstat(p)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return "unreadable", f"cannot be read ({exc.strerror})"
+        if stat.S_ISLNK(info.st_mode):
+            return "unreadable", f"{p.name} is a symbolic link: hand in the notebook file itself"
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return "missing", f"no {path.parent.name}/{path.name} in the student's folder"
+    if stat.S_ISDIR(info.st_mode):
+        return "unreadable", f"{path.name} is a folder, not a notebook file"
+    if not stat.S_ISREG(info.st_mode):
+        return "unreadable", f"{path.name} is not a regular file"
+    if info.st_size > MAX_BYTES:
+        return "unreadable", f"the file is {info.st_size >> 20} MB; a notebook is at most {MAX_BYTES >> 20} MB"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        return "unreadable", f"cannot be read ({exc.strerror})"
+    if len(raw) > MAX_BYTES:
+        return "unreadable", f"the file is larger than {MAX_BYTES >> 20} MB"
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return "unreadable", "not valid JSON: the file is damaged or was not saved by Jupyter"
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list) or data.get("nbformat") != 4:
+        return "unreadable", "not a Jupyter notebook (version 4): no list of cells"
+    ids, answers = set(), set()
+    for cell in data["cells"]:
+        if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str):
+            return "unreadable", "not a valid notebook: a cell is damaged"
+        source = cell.get("source", "")
+        if isinstance(source, list) and all(isinstance(s, str) for s in source):
+            cell["source"] = "".join(source)
+        elif not isinstance(source, str):
+            return "unreadable", "not a valid notebook: a cell's source is not text"
+        if not isinstance(cell.get("metadata", {}), dict):
+            cell["metadata"] = {}
+        cid = cell.get("id")
+        if cid is not None:
+            if not isinstance(cid, str) or cid in ids:
+                return "invalid", f"two cells share the id {str(cid)[:40]!r}: the notebook was edited outside Jupyter"
+            ids.add(cid)
+        node = nbformat.from_dict(cell)
+        if nbs.is_answer(node):
+            gid = nbs.grade_id(node)
+            if gid in answers:
+                return "invalid", f"two answer cells claim to be {str(gid)[:40]!r}: keep one"
+            answers.add(gid)
+    return nbformat.from_dict(data)
 
 
 def assemble(source_nb, release_nb, submission):
@@ -66,10 +149,13 @@ def assemble(source_nb, release_nb, submission):
         elif cell.get("cell_type") == "code" and cell.source.strip():
             extras.setdefault(anchor, []).append(cell.source)
 
+    def extra_cell(text):
+        cell = nbformat.v4.new_code_cell(text)
+        cell.metadata[STUDENT] = "extra"
+        return cell
+
     out = copy.deepcopy(source_nb)
-    cells = []
-    for cell in extras.get(None, []):
-        cells.append(nbformat.v4.new_code_cell(cell))
+    cells = [extra_cell(text) for text in extras.get(None, [])]
     for cell in out.cells:
         if nbs.INSTRUCTOR_TAG in nbs.tags(cell):
             continue
@@ -77,12 +163,13 @@ def assemble(source_nb, release_nb, submission):
             gid = nbs.grade_id(cell)
             stub = next(c for c in release_nb.cells if nbs.grade_id(c) == gid)
             cell.source = answers.get(gid, stub.source)
+            cell.metadata[STUDENT] = "answer"
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
         cells.append(cell)
         for key in (nbs.grade_id(cell), cell.get("id")):
             for extra in extras.pop(key, []) if key else []:
-                cells.append(nbformat.v4.new_code_cell(extra))
+                cells.append(extra_cell(extra))
     out.cells = cells
     for cell in out.cells:
         cell.pop("id", None)
@@ -90,16 +177,71 @@ def assemble(source_nb, release_nb, submission):
     return out, answers
 
 
-def grade_notebook(submission_path: Path, source_path: Path, release_path: Path, cell_timeout: float) -> dict:
-    source_nb = nbs.read(source_path)
-    release_nb = nbs.read(release_path)
+def _python(source: str) -> str:
+    """IPython syntax (%magics, !shell) as plain Python, as a notebook would run it."""
     try:
-        submission = nbformat.read(submission_path, as_version=4)
-    except NotJSONError:
-        return _result("unreadable", "not valid JSON: the file is damaged or was not saved by Jupyter", source_nb)
-    except Exception as exc:  # any other reason the file is not a notebook
-        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
-        return _result("unreadable", f"not a valid notebook ({type(exc).__name__}: {first_line})", source_nb)
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(source)
+    except Exception:
+        return source
+
+
+def plan(nb) -> list[dict]:
+    """The code cells to run, in order: kind (instructor, answer, extra, test), source, name, hidden."""
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        kind = cell.metadata.get(STUDENT) or ("test" if nbs.is_test(cell) else "instructor")
+        cells.append(
+            {
+                "kind": kind,
+                "source": _python(cell.source),
+                "name": nbs.grade_id(cell) or "",
+                "hidden": nbs.is_hidden(cell),
+            }
+        )
+    return cells
+
+
+def _scrub(message: str, hidden_source: str | None) -> str:
+    message = ADDRESS.sub("0x…", message)
+    if hidden_source:
+        for line in hidden_source.splitlines():
+            line = line.strip()
+            if len(line) >= 8 and line in message:
+                message = message.replace(line, "…")
+    return message[:MESSAGE_LIMIT]
+
+
+@functools.lru_cache(maxsize=16)
+def _chapter_cached(source: Path, release: Path, stamps: tuple) -> tuple:
+    return nbs.read(source), nbs.read(release)
+
+
+def _chapter(source: Path, release: Path) -> tuple:
+    """The instructor's source and the release, read once per grading run (never modified here)."""
+    stamps = tuple(os.stat(p).st_mtime_ns for p in (source, release))
+    return _chapter_cached(source, release, stamps)
+
+
+def grade_notebook(
+    submission_path: Path,
+    source_path: Path,
+    release_path: Path,
+    cell_timeout: float = 60,
+    notebook_timeout: float = 600,
+    isolate: bool = True,
+    hide: list[str] | None = None,
+    base: Path | None = None,
+    memory_mb: int = 2048,
+    zygote: sandbox.Zygote | None = None,
+) -> dict:
+    source_nb, release_nb = _chapter(Path(source_path), Path(release_path))
+    submission = read_submission(submission_path, base)
+    if isinstance(submission, tuple):
+        return _result(*submission, source_nb)
     wanted = nbs.answer_ids(source_nb)
     if not any(nbs.is_answer(c) and nbs.grade_id(c) in wanted for c in submission.cells):
         return _result(
@@ -108,35 +250,89 @@ def grade_notebook(submission_path: Path, source_path: Path, release_path: Path,
             source_nb,
         )
     nb, _ = assemble(source_nb, release_nb, submission)
-    with tempfile.TemporaryDirectory(prefix="grade-") as work:
-        stopped = execute(nb, Path(work), {"NBGRADER_EXECUTION": "autograde"}, cell_timeout)
+    cells = plan(nb)
+    hide = [
+        str(source_path.parent.parent),
+        str(Path(submission_path).parent),
+        *([str(base)] if base else []),
+        *(hide or []),
+    ]
+    run = sandbox.run(
+        cells,
+        isolate=isolate,
+        hide=hide,
+        cell_timeout=cell_timeout,
+        notebook_timeout=notebook_timeout,
+        memory_mb=memory_mb,
+        zygote=zygote,
+    )
     outcomes = {}
-    for cell in nb.cells:
-        if not nbs.is_test(cell):
+    sources = {nbs.grade_id(c): c.source for c in nbs.test_cells(source_nb)}
+    secret = {
+        line.strip()
+        for c in nbs.test_cells(source_nb)
+        if nbs.is_hidden(c)
+        for line in c.source.split(nbs.BEGIN_HIDDEN, 1)[1].splitlines()
+        if len(line.strip()) >= 8
+    }
+    for index, cell in enumerate(cells):
+        if cell["kind"] != "test":
             continue
-        err = error_of(cell)
-        if not ran(cell):
-            outcomes[nbs.grade_id(cell)] = {"passed": False, "message": "not run: " + (stopped or "execution stopped")}
-        elif err:
-            message = f"{err['ename']}: {err['evalue']}".strip(": ")
-            outcome = {"passed": False, "message": message}
-            if not nbs.is_hidden(cell):
-                outcome["traceback"] = err["traceback"]
-            outcomes[nbs.grade_id(cell)] = outcome
-        else:
-            outcomes[nbs.grade_id(cell)] = {"passed": True, "message": ""}
-    if stopped:
-        return _result("crashed", stopped, source_nb, outcomes)
+        got = run.outcomes.get(index)
+        if got is None:
+            continue
+        hidden = sources.get(cell["name"]) if cell["hidden"] else None
+        if got.get("ok") is True:
+            outcomes[cell["name"]] = {"passed": True, "message": ""}
+            continue
+        message = f"{got.get('ename', '')}: {got.get('evalue', '')}".strip(": ")
+        outcome = {"passed": False, "message": _scrub(str(message), hidden)}
+        if not cell["hidden"] and got.get("traceback"):
+            lines = str(got["traceback"]).splitlines()
+            lines = ["    …" if line.strip() in secret else line for line in lines]  # a line a hidden test shares
+            outcome["traceback"] = ADDRESS.sub("0x…", "\n".join(lines))[:4000]
+        outcomes[cell["name"]] = outcome
+    if run.status != "ok":
+        return _result(run.status, run.reason, source_nb, outcomes)
     return _result("ok", "", source_nb, outcomes)
 
 
-def main(argv: list[str] | None = None) -> int:
-    job_path, result_path = (argv or sys.argv[1:])[:2]
-    job = json.loads(Path(job_path).read_text())
-    result = grade_notebook(
-        Path(job["submission"]), Path(job["source"]), Path(job["release"]), float(job["cell_timeout"])
+def grade_job(job: dict, zygote: sandbox.Zygote | None = None) -> dict:
+    """Grade one notebook described by a job dict (what ``python -m autograder.worker`` reads).
+
+    ``zygote``: a warm runner to fork from (what ``grade`` shares between its threads); without
+    one, a fresh Python is started for this notebook.
+    """
+    return grade_notebook(
+        Path(job["submission"]),
+        Path(job["source"]),
+        Path(job["release"]),
+        cell_timeout=float(job.get("cell_timeout", 60)),
+        notebook_timeout=float(job.get("notebook_timeout", 600)),
+        isolate=bool(job.get("sandbox", True)),
+        hide=list(job.get("hide", [])),
+        base=Path(job["base"]) if job.get("base") else None,
+        memory_mb=int(job.get("memory_mb", 2048)),
+        zygote=zygote,
     )
-    Path(result_path).write_text(json.dumps(result))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv or sys.argv[1:]
+    if len(args) != 2 or args[0] in ("-h", "--help"):
+        print(
+            "usage: python -m autograder.worker JOB.json RESULT.json\n\n"
+            "JOB.json: {submission, source, release, [base, cell_timeout, notebook_timeout, sandbox, hide]}\n"
+            "RESULT.json: {status, reason, score, max_score, tests: [...]}",
+            file=sys.stderr,
+        )
+        return 2
+    job = json.loads(Path(args[0]).read_text())
+    result = grade_job(job)
+    out = Path(args[1])
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(json.dumps(result, sort_keys=True))
+    os.replace(tmp, out)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import subprocess
 import sys
 
@@ -217,3 +218,54 @@ def test_help_explains_the_layout_and_the_statuses():
 def test_main_package_help():
     done = cli("--help")
     assert done.returncode == 0 and "release" in done.stdout and "grade" in done.stdout
+
+
+def test_help_lists_every_status_and_the_sandbox_switch():
+    done = cli("grade", "--help")
+    for word in ("timeout", "memory", "tampered", "crashed", "wrong-notebook", "invalid", "--no-sandbox", "--memory"):
+        assert word in done.stdout
+
+
+def test_the_worker_grades_one_submission_by_itself(tmp_path):
+    """`python -m autograder.worker JOB RESULT`: the unit a batch system runs, one per submission."""
+    slug = "02_momentum"
+    answers = nbs.reference_answers(nbs.read(nbs.source_path(slug)))
+    nb = nbs.fill_answers(nbs.read(nbs.release_path(slug)), answers)
+    path = write_submission(tmp_path / "subs", "solo", slug, nb)
+    job = {
+        "submission": str(path),
+        "source": str(nbs.source_path(slug)),
+        "release": str(nbs.release_path(slug)),
+        "base": str(tmp_path / "subs"),
+    }
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.worker", str(tmp_path / "job.json"), str(tmp_path / "result.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert (result["status"], result["score"]) == ("ok", result["max_score"])
+
+
+def test_without_the_sandbox_the_in_process_protections_still_hold(tmp_path):
+    slug = "02_momentum"
+    release_nb = nbs.read(nbs.release_path(slug))
+    answers = nbs.reference_answers(nbs.read(nbs.source_path(slug)))
+    subs = tmp_path / "subs"
+    write_submission(subs, "honest", slug, nbs.fill_answers(release_nb, answers))
+    patched = "import numpy as np\nnp.testing.assert_allclose = lambda *a, **k: None\n" + answers["momentum_step"]
+    write_submission(subs, "patcher", slug, nbs.fill_answers(release_nb, {**answers, "momentum_step": patched}))
+    rows = {r["student_id"]: r for r in grade(subs, tmp_path / "out", jobs=2, sandbox=False, progress=io.StringIO())}
+    assert (rows["honest"]["status"], rows["honest"]["score"]) == ("ok", rows["honest"]["max_score"])
+    assert (rows["patcher"]["status"], rows["patcher"]["score"]) == ("tampered", 0)
+
+
+def test_the_summary_is_a_table_per_chapter(sample_grades):
+    _, _, stdout = sample_grades
+    header = next(line for line in stdout.splitlines() if line.startswith("chapter"))
+    for column in ("students", "mean", "median", "full marks", "not ok"):
+        assert column in header
+    assert "most failed:" in stdout

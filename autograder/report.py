@@ -98,7 +98,7 @@ def feedback_html(row: dict) -> str:
         items.append(
             f'<tr class="{mark}"><td><code>{e(t["test"])}</code>{" (hidden)" if t["hidden"] else ""}</td>'
             f"<td>{_num(t['points'])} / {_num(t['max_points'])}</td><td>{mark}</td>"
-            f"<td>{e(t['message'])}{detail}</td></tr>"
+            f"<td class='message'>{e(t['message'])}{detail}</td></tr>"
         )
     status = ""
     if row["status"] != "ok":
@@ -113,6 +113,7 @@ table {{ border-collapse: collapse; width: 100%; }}
 td, th {{ border-bottom: 1px solid #ddd; padding: .4rem; text-align: left; vertical-align: top; }}
 tr.passed td:nth-child(3) {{ color: #17692c; }} tr.failed td:nth-child(3) {{ color: #a4161a; font-weight: bold; }}
 pre {{ white-space: pre-wrap; font-size: .85em; }} .status {{ background: #fff3cd; padding: .5rem; }}
+td.message {{ white-space: pre-wrap; }}
 </style></head><body>
 <h1>{e(row["chapter"])}: {_num(row["score"])} / {_num(row["max_score"])}</h1>
 <p>Student: <code>{e(row["student_id"])}</code></p>

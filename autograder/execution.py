@@ -48,7 +48,3 @@ def error_of(cell) -> dict | None:
                 "traceback": strip_ansi("\n".join(out.get("traceback", []))),
             }
     return None
-
-
-def ran(cell) -> bool:
-    return cell.get("execution_count") is not None

@@ -79,6 +79,15 @@ def is_hidden(cell) -> bool:
     return BEGIN_HIDDEN in cell.get("source", "")
 
 
+def hidden_lines(nb) -> list[str]:
+    """The stripped lines of every hidden-test region of a notebook (what must never reach a student)."""
+    lines = []
+    for cell in nb.cells:
+        if is_test(cell) and is_hidden(cell):
+            lines += [line.strip() for line in cell.source.split(BEGIN_HIDDEN, 1)[1].splitlines()]
+    return lines
+
+
 def tags(cell) -> list[str]:
     value = cell.get("metadata", {}).get("tags", [])
     return list(value) if isinstance(value, list) else []

@@ -21,28 +21,35 @@ GRADE_COLUMNS = ["student_id", "chapter", "score", "max_score", "status", "reaso
 TEST_COLUMNS = ["student_id", "chapter", "test", "hidden", "points", "max_points", "passed", "message"]
 
 
-def _zero_result(job, root: Path, status: str, reason: str) -> dict:
-    source_nb = nbs.read(nbs.source_path(job.chapter, root))
-    tests = [
-        {
-            "test": nbs.grade_id(c),
-            "hidden": nbs.is_hidden(c),
-            "max_points": nbs.points(c),
-            "points": 0.0,
-            "passed": False,
-            "message": f"not run: {reason}",
-        }
-        for c in nbs.test_cells(source_nb)
-    ]
-    return {"status": status, "reason": reason, "score": 0.0, "max_score": nbs.max_score(source_nb), "tests": tests}
-
-
-def missing_result(job, root: Path, reason: str) -> dict:
-    return _zero_result(job, root, "missing", reason)
+def result(status: str, reason: str, source_nb, outcomes: dict | None = None) -> dict:
+    """One notebook's row: every test of the source, scored only when the status is ok."""
+    tests = []
+    for cell in nbs.test_cells(source_nb):
+        gid = nbs.grade_id(cell)
+        outcome = dict((outcomes or {}).get(gid) or {"passed": False, "message": "not run: " + reason})
+        if status != "ok" and outcome["passed"]:
+            outcome = {"passed": False, "message": f"not counted: {reason}"}
+        tests.append(
+            {
+                "test": gid,
+                "hidden": nbs.is_hidden(cell),
+                "max_points": nbs.points(cell),
+                "points": nbs.points(cell) if outcome["passed"] and status == "ok" else 0.0,
+                **outcome,
+            }
+        )
+    return {
+        "status": status,
+        "reason": reason,
+        "score": sum(t["points"] for t in tests),
+        "max_score": nbs.max_score(source_nb),
+        "tests": tests,
+    }
 
 
 def failed_result(job, root: Path, status: str, reason: str) -> dict:
-    return _zero_result(job, root, status, reason)
+    """The row of a notebook that could not be graded: every test 0, with the reason."""
+    return result(status, reason, nbs.read(nbs.source_path(job.chapter, root)))
 
 
 def _num(x: float) -> str:

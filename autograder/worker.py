@@ -31,37 +31,12 @@ from pathlib import Path
 import nbformat
 
 from autograder import notebooks as nbs
-from autograder import sandbox
+from autograder import report, sandbox
 
 MAX_BYTES = 20 << 20
 MESSAGE_LIMIT = 500
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 STUDENT = "autograder_student"  # metadata key marking the cells that came from the submission
-
-
-def _result(status: str, reason: str, source_nb, outcomes: dict | None = None) -> dict:
-    tests = []
-    for cell in nbs.test_cells(source_nb):
-        gid = nbs.grade_id(cell)
-        outcome = dict((outcomes or {}).get(gid) or {"passed": False, "message": "not run: " + reason})
-        if status != "ok" and outcome["passed"]:
-            outcome = {"passed": False, "message": f"not counted: {reason}"}
-        tests.append(
-            {
-                "test": gid,
-                "hidden": nbs.is_hidden(cell),
-                "max_points": nbs.points(cell),
-                "points": nbs.points(cell) if outcome["passed"] and status == "ok" else 0.0,
-                **outcome,
-            }
-        )
-    return {
-        "status": status,
-        "reason": reason,
-        "score": sum(t["points"] for t in tests),
-        "max_score": nbs.max_score(source_nb),
-        "tests": tests,
-    }
 
 
 def read_submission(path: Path, base: Path | None = None):
@@ -241,10 +216,10 @@ def grade_notebook(
     source_nb, release_nb = _chapter(Path(source_path), Path(release_path))
     submission = read_submission(submission_path, base)
     if isinstance(submission, tuple):
-        return _result(*submission, source_nb)
+        return report.result(*submission, source_nb)
     wanted = nbs.answer_ids(source_nb)
     if not any(nbs.is_answer(c) and nbs.grade_id(c) in wanted for c in submission.cells):
-        return _result(
+        return report.result(
             "wrong-notebook",
             "none of this chapter's answer cells (" + ", ".join(wanted) + ") is in this notebook",
             source_nb,
@@ -268,13 +243,7 @@ def grade_notebook(
     )
     outcomes = {}
     sources = {nbs.grade_id(c): c.source for c in nbs.test_cells(source_nb)}
-    secret = {
-        line.strip()
-        for c in nbs.test_cells(source_nb)
-        if nbs.is_hidden(c)
-        for line in c.source.split(nbs.BEGIN_HIDDEN, 1)[1].splitlines()
-        if len(line.strip()) >= 8
-    }
+    secret = {line for line in nbs.hidden_lines(source_nb) if len(line) >= 8}
     for index, cell in enumerate(cells):
         if cell["kind"] != "test":
             continue
@@ -293,8 +262,8 @@ def grade_notebook(
             outcome["traceback"] = ADDRESS.sub("0x…", "\n".join(lines))[:4000]
         outcomes[cell["name"]] = outcome
     if run.status != "ok":
-        return _result(run.status, run.reason, source_nb, outcomes)
-    return _result("ok", "", source_nb, outcomes)
+        return report.result(run.status, run.reason, source_nb, outcomes)
+    return report.result("ok", "", source_nb, outcomes)
 
 
 def grade_job(job: dict, zygote: sandbox.Zygote | None = None) -> dict:

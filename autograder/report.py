@@ -1,8 +1,14 @@
-"""What grading writes: grades.csv, tests.csv, one feedback page per notebook, a summary.
+"""What grading writes: grades.csv, tests.csv, one feedback page per notebook, summary.html.
 
 Feedback shows each test's name, points, result and message. For a visible
 test that failed it also shows the traceback; of a hidden test it shows the
 name, result and message only, never a line of its source.
+
+Students control much of the text in these files (exception names and
+messages, the reasons a notebook was not graded). Every HTML page escapes it;
+every CSV cell of text that a spreadsheet would read as a formula is
+neutralized with a leading apostrophe, as OWASP recommends for CSV injection
+(see :func:`csv_cell`). Numbers the grader computed are written as numbers.
 """
 
 from __future__ import annotations
@@ -18,7 +24,11 @@ from pathlib import Path
 from autograder import notebooks as nbs
 
 GRADE_COLUMNS = ["student_id", "chapter", "score", "max_score", "status", "reason"]
-TEST_COLUMNS = ["student_id", "chapter", "test", "hidden", "points", "max_points", "passed", "message"]
+TEST_COLUMNS = ["student_id", "chapter", "test", "hidden", "points", "max_points", "passed", "status", "message"]
+QUIET = ("ok", "missing", "not-attempted")  # statuses a terminal's progress bar does not print a line for
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection"), full-width forms included.
+FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+CONTROL_START = ("\t", "\r", "\n")
 
 
 def result(status: str, reason: str, source_nb, outcomes: dict | None = None) -> dict:
@@ -67,7 +77,7 @@ def progress(stream, done: int, total: int, row: dict, elapsed: float) -> None:
     )
     tty = getattr(stream, "isatty", lambda: False)()
     if tty:
-        keep = row["status"] not in ("ok", "missing")
+        keep = row["status"] not in QUIET
         stream.write("\r\x1b[K" + line + ("\n" if keep or done == total else ""))
     else:
         stream.write(line + "\n")
@@ -83,6 +93,24 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def csv_cell(value) -> str | bool:
+    """One CSV cell: a number as the grader wrote it, text neutralized so no spreadsheet runs it.
+
+    Text whose first character (after any leading spaces) starts a formula, or that starts
+    with a tab, carriage return or line feed, gets a leading apostrophe: spreadsheets show
+    it as text. NUL characters, which some readers stop at, become U+FFFD. Quoting,
+    separators and quotes inside a cell are the csv module's (RFC 4180).
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return _num(float(value))
+    text = str(value).replace("\x00", "\ufffd")
+    if text.startswith(CONTROL_START) or text.lstrip().startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
 def _csv(rows: list[dict], columns: list[str]) -> str:
     import io
 
@@ -90,7 +118,7 @@ def _csv(rows: list[dict], columns: list[str]) -> str:
     writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: (_num(v) if isinstance(v, float) else v) for k, v in row.items()})
+        writer.writerow({k: csv_cell(v) for k, v in row.items() if k in columns})
     return buf.getvalue()
 
 
@@ -135,12 +163,24 @@ td.message {{ white-space: pre-wrap; }}
 
 
 def write_all(rows: list[dict], out: Path) -> None:
+    """grades.csv, tests.csv, summary.html and feedback/<student>/<chapter>.html under ``out``."""
     rows = sorted(rows, key=lambda r: (r["student_id"], r["chapter"]))
     _atomic_write(out / "grades.csv", _csv(rows, GRADE_COLUMNS))
-    tests = [{"student_id": r["student_id"], "chapter": r["chapter"], **t} for r in rows for t in r["tests"]]
+    tests = [
+        {"student_id": r["student_id"], "chapter": r["chapter"], "status": r["status"], **t}
+        for r in rows
+        for t in r["tests"]
+    ]
     _atomic_write(out / "tests.csv", _csv(tests, TEST_COLUMNS))
+    _atomic_write(out / "summary.html", summary_html(rows))
     for r in rows:
         _atomic_write(out / "feedback" / r["student_id"] / f"{r['chapter']}.html", feedback_html(r))
+
+
+def _most_failed(graded: list[dict], n: int) -> list[tuple[str, int]]:
+    """The ``n`` tests failed by most of the notebooks graded ok: (test, how many failed it)."""
+    failed = Counter(t["test"] for r in graded for t in r["tests"] if not t["passed"])
+    return failed.most_common(n)
 
 
 def summary(rows: list[dict]) -> str:
@@ -164,14 +204,163 @@ def summary(rows: list[dict]) -> str:
             )
         )
         graded = [r for r in mine if r["status"] == "ok"]
-        failed = Counter(t["test"] for r in graded for t in r["tests"] if not t["passed"])
+        failed = _most_failed(graded, 3)
         if failed:
-            notes.append(
-                f"{chapter} most failed: " + ", ".join(f"{t} ({n}/{len(graded)})" for t, n in failed.most_common(3))
-            )
+            notes.append(f"{chapter} most failed: " + ", ".join(f"{t} ({n} of {len(graded)})" for t, n in failed))
     widths = [max(len(str(x)) for x in col) for col in zip(header, *table, strict=True)]
     lines = [
         "  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip() for line in [header, *table]
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    if notes:
+        notes.insert(0, "Most failed tests: (n of m) = failed by n of the m notebooks graded (status ok).")
     return "\n".join([*lines, *([""] if notes else []), *notes])
+
+
+# ---------------------------------------------------------------- summary.html
+
+BINS = 10
+WIDTH, HEIGHT, PAD = 560, 200, 28
+
+
+def _bins(max_score: float) -> list[tuple[int, int]]:
+    """At most BINS ranges of whole points (first, last), together covering 0 to max_score."""
+    top = int(max_score)
+    width = max(1, -(-(top + 1) // BINS))
+    return [(lo, min(lo + width - 1, top)) for lo in range(0, top + 1, width)]
+
+
+def _bin_of(score: float, bins: list[tuple[int, int]]) -> int:
+    """The range a score falls in (a fractional score counts with its whole part)."""
+    whole = int(score // 1)
+    return next((i for i, (lo, hi) in enumerate(bins) if lo <= whole <= hi), len(bins) - 1)
+
+
+def _label(lo: int, hi: int) -> str:
+    return str(lo) if lo == hi else f"{lo}–{hi}"
+
+
+def histogram_svg(mine: list[dict]) -> str:
+    """The chapter's scores as an inline SVG bar chart: graded notebooks in blue, the others in grey."""
+    e = html.escape
+    max_score = float(mine[0]["max_score"])
+    bins = _bins(max_score)
+    graded, other = [0] * len(bins), [0] * len(bins)
+    for r in mine:
+        (graded if r["status"] == "ok" else other)[_bin_of(float(r["score"]), bins)] += 1
+    tallest = max(max(g + o for g, o in zip(graded, other, strict=True)), 1)
+    slot = (WIDTH - 2 * PAD) / len(bins)
+    bars, labels = [], []
+    for i, ((lo, hi), g, o) in enumerate(zip(bins, graded, other, strict=True)):
+        x = PAD + i * slot
+        label = _label(lo, hi)
+        y = HEIGHT - PAD
+        for count, css, what in ((g, "ok", "graded"), (o, "other", "not graded (missing, blank, ...)")):
+            if not count:
+                continue
+            h = count / tallest * (HEIGHT - 2 * PAD)
+            y -= h
+            bars.append(
+                f'<rect class="{css}" x="{x + 2:.1f}" y="{y:.1f}" width="{slot - 4:.1f}" height="{h:.1f}">'
+                f"<title>{e(label)} points: {count} {what}</title></rect>"
+            )
+        if g + o:
+            bars.append(f'<text x="{x + slot / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle">{g + o}</text>')
+        labels.append(f'<text x="{x + slot / 2:.1f}" y="{HEIGHT - PAD + 14}" text-anchor="middle">{e(label)}</text>')
+    summary = ", ".join(
+        f"{_label(lo, hi)}: {g + o}" for (lo, hi), g, o in zip(bins, graded, other, strict=True) if g + o
+    )
+    return (
+        f'<svg class="histogram" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-label="{e("students per score range, " + summary)}">'
+        f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" class="axis"/>'
+        + "".join(bars)
+        + "".join(labels)
+        + f'<text x="{WIDTH / 2:.0f}" y="{HEIGHT - 2}" text-anchor="middle" class="caption">'
+        f"score (points, out of {_num(max_score)})</text></svg>"
+    )
+
+
+def _first_line(message: str, limit: int = 160) -> str:
+    text = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _chapter_html(chapter: str, mine: list[dict]) -> str:
+    e = html.escape
+    graded = [r for r in mine if r["status"] == "ok"]
+    scores = [float(r["score"]) for r in graded]
+    stats = (
+        f"{len(mine)} students, {len(graded)} graded; mean {statistics.mean(scores):.1f}, "
+        f"median {statistics.median(scores):g}, full marks {sum(s == float(mine[0]['max_score']) for s in scores)}"
+        if graded
+        else f"{len(mine)} students, none graded"
+    )
+    failed_rows = []
+    for test, n in _most_failed(graded, 5):
+        info = next(t for t in graded[0]["tests"] if t["test"] == test)
+        said = Counter(
+            _first_line(t["message"]) for r in graded for t in r["tests"] if t["test"] == test and not t["passed"]
+        )
+        common = "".join(
+            f"<li>{e(m) or '(no message)'} <span class=n>× {k}</span></li>" for m, k in said.most_common(2)
+        )
+        failed_rows.append(
+            f"<tr><td><code>{e(test)}</code>{' (hidden)' if info['hidden'] else ''}</td>"
+            f"<td>{_num(info['max_points'])}</td><td>{n} of {len(graded)}</td><td><ul>{common}</ul></td></tr>"
+        )
+    failed = (
+        "<table><thead><tr><th>test</th><th>points</th><th>failed by</th><th>most common messages</th></tr></thead>"
+        f"<tbody>{''.join(failed_rows)}</tbody></table>"
+        if failed_rows
+        else "<p>No graded notebook failed a test.</p>"
+    )
+    others = sorted((r for r in mine if r["status"] != "ok"), key=lambda r: (r["status"], r["student_id"]))
+    status_rows = "".join(
+        f"<tr><td>{e(r['status'])}</td><td><code>{e(r['student_id'])}</code></td><td>{e(r['reason'])}</td></tr>"
+        for r in others
+    )
+    statuses = (
+        f"<table><thead><tr><th>status</th><th>student</th><th>reason</th></tr></thead><tbody>{status_rows}</tbody></table>"
+        if others
+        else "<p>Every notebook was graded (status ok).</p>"
+    )
+    return (
+        f'<section id="{e(chapter)}"><h2>{e(chapter)}</h2><p>{e(stats)}</p>'
+        f"<figure>{histogram_svg(mine)}<figcaption>Students per score range: "
+        '<span class="key ok"></span> graded, <span class="key other"></span> not graded (see below).'
+        "</figcaption></figure>"
+        f"<h3>Tests most failed</h3><p class=note>failed by <i>n</i> of <i>m</i>: of the <i>m</i> notebooks "
+        f"graded (status ok), <i>n</i> failed the test.</p>{failed}"
+        f"<h3>Notebooks not graded</h3>{statuses}</section>"
+    )
+
+
+def summary_html(rows: list[dict]) -> str:
+    """One self-contained page for the whole class: per chapter a histogram, the hardest tests, the statuses."""
+    chapters = sorted({r["chapter"] for r in rows})
+    body = "".join(_chapter_html(c, [r for r in rows if r["chapter"] == c]) for c in chapters)
+    students = len({r["student_id"] for r in rows})
+    toc = " · ".join(f'<a href="#{html.escape(c)}">{html.escape(c)}</a>' for c in chapters)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Grading summary</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
+table {{ border-collapse: collapse; width: 100%; margin-bottom: 1rem; }}
+td, th {{ border-bottom: 1px solid #ddd; padding: .4rem; text-align: left; vertical-align: top; }}
+td ul {{ margin: 0; padding-left: 1.1rem; }} .n, .note {{ color: #555; }} .note {{ font-size: .9em; }}
+svg.histogram {{ width: 100%; max-width: 560px; height: auto; font-size: 11px; }}
+svg rect.ok, .key.ok {{ fill: #2b6cb0; background: #2b6cb0; }}
+svg rect.other, .key.other {{ fill: #a0aec0; background: #a0aec0; }}
+svg .axis {{ stroke: #444; }} svg .caption {{ fill: #444; }}
+.key {{ display: inline-block; width: .8em; height: .8em; vertical-align: middle; }}
+section {{ border-top: 2px solid #ddd; margin-top: 2rem; }}
+</style></head><body>
+<h1>Grading summary</h1>
+<p>{students} students, {len(chapters)} chapters, {len(rows)} notebooks. Scores are in grades.csv, each test in
+tests.csv, what each student sees in feedback/. {toc}</p>
+{body}
+</body></html>
+"""

@@ -1022,7 +1022,7 @@ def _main(argv: list[str], plan: dict | None) -> int:
             ename = "Exception"
         try:
             evalue = str(exc)
-            evalue = evalue[:MESSAGE_LIMIT] if type_(evalue) is str else ""
+            evalue = evalue[: 8 * MESSAGE_LIMIT] if type_(evalue) is str else ""  # cut to size by the grader
         except BaseException:
             evalue = "(the error message could not be shown)"
         out = {"ename": ename, "evalue": evalue, "memory": isinstance_(exc, MemoryError)}

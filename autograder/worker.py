@@ -23,19 +23,16 @@ import copy
 import functools
 import json
 import os
-import re
 import stat
 import sys
 from pathlib import Path
 
 import nbformat
 
+from autograder import messages, report, sandbox
 from autograder import notebooks as nbs
-from autograder import report, sandbox
 
 MAX_BYTES = 20 << 20
-MESSAGE_LIMIT = 500
-ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 STUDENT = "autograder_student"  # metadata key marking the cells that came from the submission
 
 
@@ -180,16 +177,6 @@ def plan(nb) -> list[dict]:
     return cells
 
 
-def _scrub(message: str, hidden_source: str | None) -> str:
-    message = ADDRESS.sub("0x…", message)
-    if hidden_source:
-        for line in hidden_source.splitlines():
-            line = line.strip()
-            if len(line) >= 8 and line in message:
-                message = message.replace(line, "…")
-    return message[:MESSAGE_LIMIT]
-
-
 @functools.lru_cache(maxsize=16)
 def _chapter_cached(source: Path, release: Path, stamps: tuple) -> tuple:
     return nbs.read(source), nbs.read(release)
@@ -224,8 +211,12 @@ def grade_notebook(
             "none of this chapter's answer cells (" + ", ".join(wanted) + ") is in this notebook",
             source_nb,
         )
-    nb, _ = assemble(source_nb, release_nb, submission)
+    nb, answers = assemble(source_nb, release_nb, submission)
     cells = plan(nb)
+    stubs = {nbs.grade_id(c): c.source for c in release_nb.cells if nbs.is_answer(c)}
+    untouched = messages.untouched(stubs, answers)
+    if len(untouched) == len(stubs) and not any(c["kind"] == "extra" for c in cells):
+        return _not_attempted(source_nb, untouched)
     hide = [
         str(source_path.parent.parent),
         str(Path(submission_path).parent),
@@ -244,26 +235,62 @@ def grade_notebook(
     outcomes = {}
     sources = {nbs.grade_id(c): c.source for c in nbs.test_cells(source_nb)}
     secret = {line for line in nbs.hidden_lines(source_nb) if len(line) >= 8}
+    broken = _broken_answers(cells, run.outcomes)
     for index, cell in enumerate(cells):
         if cell["kind"] != "test":
             continue
         got = run.outcomes.get(index)
         if got is None:
             continue
-        hidden = sources.get(cell["name"]) if cell["hidden"] else None
         if got.get("ok") is True:
             outcomes[cell["name"]] = {"passed": True, "message": ""}
             continue
-        message = f"{got.get('ename', '')}: {got.get('evalue', '')}".strip(": ")
-        outcome = {"passed": False, "message": _scrub(str(message), hidden)}
+        ename, evalue = str(got.get("ename", "")), str(got.get("evalue", ""))
+        used = messages.functions_used(sources.get(cell["name"], ""), list(stubs))
+        cause = _cause(used, untouched, answers, broken, ename, evalue)
+        hidden = sources.get(cell["name"]) if cell["hidden"] else None
+        outcome = {"passed": False, "message": messages.failure(ename, evalue, hidden, cause)}
         if not cell["hidden"] and got.get("traceback"):
-            lines = str(got["traceback"]).splitlines()
-            lines = ["    …" if line.strip() in secret else line for line in lines]  # a line a hidden test shares
-            outcome["traceback"] = ADDRESS.sub("0x…", "\n".join(lines))[:4000]
+            outcome["traceback"] = messages.traceback(str(got["traceback"]), cells, secret)
         outcomes[cell["name"]] = outcome
     if run.status != "ok":
         return report.result(run.status, run.reason, source_nb, outcomes)
     return report.result("ok", "", source_nb, outcomes)
+
+
+def _not_attempted(source_nb, untouched: list[str]) -> dict:
+    """The row of a blank notebook: no test is run, each says which function it is waiting for."""
+    functions = list(untouched)
+    outcomes = {}
+    for cell in nbs.test_cells(source_nb):
+        used = messages.functions_used(cell.source, functions) or functions
+        outcomes[nbs.grade_id(cell)] = {"passed": False, "message": messages.not_implemented_message(used)}
+    reason = "every answer cell is as it was released and no cell was added: nothing to grade yet"
+    return report.result("not-attempted", reason, source_nb, outcomes)
+
+
+def _broken_answers(cells: list[dict], outcomes: dict) -> dict[str, str]:
+    """Answer cells that raised while they ran (a syntax error, say): function -> what the cell raised."""
+    broken = {}
+    for index, cell in enumerate(cells):
+        got = outcomes.get(index)
+        if cell["kind"] == "answer" and got is not None and got.get("ok") is False:
+            broken[cell["name"]] = f"{got.get('ename', '')}: {got.get('evalue', '')}".strip(": ")
+    return broken
+
+
+def _cause(used, untouched, answers, broken, ename: str, evalue: str) -> str:
+    """Why a test failed, when the grader can tell it without the test's help; else ''."""
+    missing = messages.not_implemented(used, untouched, answers, f"{ename}: {evalue}")
+    if missing:
+        return messages.not_implemented_message(missing)
+    for function in used:
+        if function in broken and ename == "NameError" and function in evalue:
+            return (
+                f"{function} is not defined: its answer cell stopped with {messages.cut(broken[function], 300)}. "
+                "Run that cell in Jupyter to see where."
+            )
+    return ""
 
 
 def grade_job(job: dict, zygote: sandbox.Zygote | None = None) -> dict:

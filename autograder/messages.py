@@ -1,0 +1,148 @@
+"""What a student reads about a test: its message, its traceback, and the cause when the grader can tell it.
+
+Everything here runs on the trusted side, on what the runner reported
+(:mod:`autograder.sandbox` sends an exception's name, its message and the
+visible part of its traceback, and nothing else):
+
+- :func:`failure` is the message of a failed test, without memory addresses
+  or lines of a hidden test, cut at a line or word boundary (never inside a
+  number) with a note that says it was cut;
+- :func:`traceback` names each place as the student knows it (the test's
+  name, "your answer cell for sgd_step", "a cell you added") instead of the
+  runner's cell numbers, and leaves the message out, since the page shows it
+  just above;
+- :func:`untouched` and :func:`not_implemented` tell "this function is not
+  written yet" apart from a wrong answer.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+LIMIT = 500
+"""The longest message a report shows, in characters, the note that it was cut included."""
+
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+RUNNER_FILE = re.compile(r'^  File "<(answer|extra|test|instructor) cell (\d+)>", line (\d+), in (.*)$')
+STUB_ERROR = "NotImplementedError"
+PARTIAL_NUMBER = re.compile(r"[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d*)?$")
+
+
+def cut(text: str, limit: int = LIMIT) -> str:
+    """``text`` if it fits in ``limit`` characters, else its head up to a line or word boundary and a note.
+
+    The head ends at the last line break in the second half of the room, else at the last space
+    there, else inside one very long word but never inside a number; the note says it was cut.
+    """
+    if len(text) <= limit:
+        return text
+    note = f"[… cut: the message has {len(text):,} characters]"
+    room = max(limit - len(note) - 1, 1)
+    head = text[:room]
+    line = head.rfind("\n")
+    space = max(head.rfind(" "), head.rfind("\t"))
+    if line >= room // 2:
+        return head[:line].rstrip() + "\n" + note
+    if space >= room // 2:
+        head = head[:space]
+    else:
+        head = PARTIAL_NUMBER.sub("", head) or head
+    return head.rstrip() + " " + note
+
+
+def scrub(text: str, hidden_source: str | None = None) -> str:
+    """``text`` without memory addresses and without any line (8 characters or more) of a hidden test."""
+    text = ADDRESS.sub("0x…", text)
+    if hidden_source:
+        for line in hidden_source.splitlines():
+            line = line.strip()
+            if len(line) >= 8 and line in text:
+                text = text.replace(line, "…")
+    return text
+
+
+def failure(ename: str, evalue: str, hidden_source: str | None = None, cause: str = "") -> str:
+    """The message of a failed test: the cause when known, else the exception's name and message."""
+    if cause:
+        return cut(cause)
+    return cut(scrub(f"{ename}: {evalue}".strip(": "), hidden_source))
+
+
+def _place(kind: str, name: str, line: str, function: str) -> str:
+    where = {
+        "test": f"test {name}" if name else "a test",
+        "answer": f"your answer cell for {name}" if name else "your answer cell",
+        "extra": "a cell you added",
+    }.get(kind, "a cell of the notebook")
+    inside = "" if function == "<module>" else f", in {function}"
+    return f"  {where}, line {line}{inside}"
+
+
+def traceback(text: str, cells: list[dict], secret: set[str] = frozenset()) -> str:
+    """The runner's traceback in the student's terms: places named, hidden lines blanked, no message.
+
+    ``cells`` is the plan the runner ran (kind and name of each cell, by index); ``secret`` holds
+    the stripped lines of the hidden tests, which never appear, even where a visible test shares one.
+    """
+    out = []
+    expect_code = False
+    for line in str(text).splitlines():
+        if line.startswith("Traceback ("):
+            out.append(line)
+            continue
+        found = RUNNER_FILE.match(line)
+        if found:
+            kind, index, lineno, function = found.groups()
+            index = int(index)
+            name = cells[index].get("name", "") if index < len(cells) else ""
+            out.append(_place(kind, name, lineno, function))
+            expect_code = True
+        elif expect_code and line.startswith("    "):
+            out.append("    …" if line.strip() in secret else line)
+            expect_code = False
+        else:
+            break  # the exception's own line(s): the report shows the message above the traceback
+    if len(out) <= 1:
+        return ""
+    return ADDRESS.sub("0x…", "\n".join(out))[:4000]
+
+
+def _same(a: str, b: str) -> bool:
+    def norm(s: str) -> list[str]:
+        return [line.rstrip() for line in s.strip().splitlines() if line.strip()]
+
+    return norm(a) == norm(b)
+
+
+def untouched(stubs: dict[str, str], answers: dict[str, str]) -> list[str]:
+    """The functions whose answer cell is still the released stub (or was not handed in), in order."""
+    return [gid for gid, stub in stubs.items() if gid not in answers or _same(answers[gid], stub)]
+
+
+def functions_used(source: str, functions: list[str]) -> list[str]:
+    """Which of ``functions`` the test's code names (comments do not count), in the order given."""
+    try:
+        names = {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+    except SyntaxError:
+        names = {f for f in functions if re.search(rf"\b{re.escape(f)}\b", source)}
+    return [f for f in functions if f in names]
+
+
+def not_implemented(used: list[str], stubs: list[str], answers: dict[str, str], said: str) -> list[str]:
+    """The functions a failed test needs that are not written yet.
+
+    Only when the failure (``said``) mentions NotImplementedError: then each function the test
+    uses whose answer cell is still the stub, or still raises NotImplementedError, counts.
+    """
+    if STUB_ERROR not in said:
+        return []
+    return [f for f in used if f in stubs or STUB_ERROR in answers.get(f, "")]
+
+
+def not_implemented_message(functions: list[str]) -> str:
+    """A failure message that says which functions are still to be written."""
+    if len(functions) == 1:
+        return f"{functions[0]} is not implemented yet: write it in its answer cell, then run the tests."
+    names = ", ".join(functions[:-1]) + " and " + functions[-1]
+    return f"{names} are not implemented yet: write them in their answer cells, then run the tests."

@@ -355,6 +355,20 @@ def clip_gradient_norm(g, threshold):
     return g * (threshold / norm)
 """,
     },
+    "clip_in_place": {
+        "function": "clip_gradient_norm",
+        "why": "rescales g in place (g *= ...) and returns a copy: the caller's gradient is changed",
+        "source": """
+import numpy as np
+
+
+def clip_gradient_norm(g, threshold):
+    norm = np.sqrt(np.sum(g**2))
+    if norm > threshold:
+        g *= threshold / norm
+    return g.copy()
+""",
+    },
     "clip_returns_input": {
         "function": "clip_gradient_norm",
         "why": "returns g itself when no clipping is needed",

@@ -37,8 +37,17 @@ Writes, under --out:
 
   grades.csv      student_id,chapter,score,max_score,status,reason: one row
                   for every student folder and every chapter graded
-  tests.csv       one row per student, chapter and test (points, message)
+  tests.csv       one row per student, chapter and test: student_id,chapter,
+                  test,hidden,points,max_points,passed,status (the
+                  notebook's, as in grades.csv),message
+  summary.html    the class at a glance, one self-contained page: per
+                  chapter the scores as a histogram, the tests most failed
+                  with their most common messages, the notebooks not graded
   feedback/<student_id>/<chapter>.html   what each student sees
+
+A CSV cell of text that a spreadsheet would run as a formula (it starts with
+= + - @, a tab or a line break, as a student's error message can) is written
+with a leading ' so it shows as text; numbers are written as numbers.
 
 status is `ok` when the notebook was graded normally (whatever its score);
 otherwise it names what went wrong, and the score is 0:
@@ -50,6 +59,9 @@ otherwise it names what went wrong, and the score is 0:
   invalid         a notebook edited outside Jupyter: two cells share an id,
                   or two answer cells claim the same function
   wrong-notebook  none of the chapter's answer cells (another chapter's file)
+  not-attempted   every answer cell is as released and no cell was added (a
+                  blank notebook): not run; each test says which function
+                  is not implemented yet
   timeout         a cell ran longer than --cell-timeout, or the notebook
                   longer than --timeout (an endless loop)
   memory          the code ran out of memory (--memory)
@@ -103,7 +115,7 @@ def _grade(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary(rows))
-    print(f"wrote {Path(args.out) / 'grades.csv'}, tests.csv and feedback/ ({len(rows)} rows)")
+    print(f"wrote {Path(args.out) / 'grades.csv'}, tests.csv, summary.html and feedback/ ({len(rows)} rows)")
     return 0
 
 

@@ -45,10 +45,8 @@ def cut(text: str, limit: int = LIMIT) -> str:
     if line >= room // 2:
         return head[:line].rstrip() + "\n" + note
     if space >= room // 2:
-        head = head[:space]
-    else:
-        head = PARTIAL_NUMBER.sub("", head) or head
-    return head.rstrip() + " " + note
+        return head[:space].rstrip() + " " + note
+    return (PARTIAL_NUMBER.sub("", head) or head).rstrip() + " " + note
 
 
 def scrub(text: str, hidden_source: str | None = None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from autograder import notebooks as nbs
@@ -46,8 +47,9 @@ def hidden_only_lines(source_nb) -> set[str]:
 def graded(tmp_path_factory):
     """Grade, for every chapter, the reference, the stubs and each listed mistake.
 
-    Returns {(student_id, chapter): row}. Student ids: `reference`, `stubs`,
-    `mistake-<name>`.
+    Returns {(student_id, chapter): row}. Student ids: `reference`, `stubs` (the
+    release with a cell of the student's own, so that it is graded, not `not-attempted`),
+    `blank` (the release untouched), `mistake-<name>`.
     """
     root = tmp_path_factory.mktemp("class")
     subs = root / "submissions"
@@ -55,7 +57,10 @@ def graded(tmp_path_factory):
         release_nb = nbs.read(nbs.release_path(slug))
         answers = nbs.reference_answers(nbs.read(nbs.source_path(slug)))
         write_submission(subs, "reference", slug, nbs.fill_answers(release_nb, answers))
-        write_submission(subs, "stubs", slug, release_nb)
+        write_submission(subs, "blank", slug, release_nb)
+        stubs = nbs.fill_answers(release_nb, {})
+        stubs.cells.insert(0, nbformat.v4.new_code_cell("scratch = 1  # a cell of the student's own"))
+        write_submission(subs, "stubs", slug, stubs)
         for name, mistake in mistakes(slug).items():
             wrong = {**answers, mistake["function"]: mistake["source"]}
             write_submission(subs, f"mistake-{name}", slug, nbs.fill_answers(release_nb, wrong))

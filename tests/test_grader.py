@@ -60,7 +60,9 @@ def test_sample_class_scores(sample_grades, slug):
     )
     ben = rows[("ben", slug)]
     assert ben["status"] == "ok" and 0 < float(ben["score"]) < full
-    assert (rows[("cleo", slug)]["status"], float(rows[("cleo", slug)]["score"])) == ("ok", 0)
+    assert (rows[("cleo", slug)]["status"], float(rows[("cleo", slug)]["score"])) == ("not-attempted", 0), (
+        "a notebook handed back as released has a status of its own, not `ok` with 0 points"
+    )
     assert (rows[("dev", slug)]["status"], float(rows[("dev", slug)]["score"])) == ("unreadable", 0)
     assert "not valid JSON" in rows[("dev", slug)]["reason"]
     assert (rows[("eli", slug)]["status"], float(rows[("eli", slug)]["score"])) == ("missing", 0)
@@ -75,6 +77,29 @@ def test_every_row_has_feedback_and_a_summary_is_printed(sample_grades):
     with open(out / "tests.csv", newline="") as f:
         per_test = list(csv.DictReader(f))
     assert {r["student_id"] for r in per_test} == {s for s, _ in rows}
+    for r in per_test:  # each test row carries its notebook's status, as in grades.csv
+        assert r["status"] == rows[(r["student_id"], r["chapter"])]["status"]
+
+
+def test_the_summary_page_shows_every_chapter(sample_grades):
+    out, _, stdout = sample_grades
+    page = (out / "summary.html").read_text()
+    for slug in CHAPTERS:
+        assert f'<section id="{slug}">' in page
+    assert page.count("<svg") == len(CHAPTERS)
+    for status in ("missing", "unreadable", "not-attempted"):
+        assert f"<td>{status}</td>" in page
+    assert "summary.html" in stdout
+    assert "failed by n of the m notebooks graded" in stdout, "the terminal says what (n of m) means"
+
+
+def test_a_blank_notebook_is_told_what_to_write(sample_grades):
+    out, _, _ = sample_grades
+    with open(out / "tests.csv", newline="") as f:
+        cleo = [r for r in csv.DictReader(f) if r["student_id"] == "cleo" and r["chapter"] == "04_initialization"]
+    said = {r["test"]: r["message"] for r in cleo}
+    assert said["test_sparse_init_checks_k"].startswith("sparse_init is not implemented yet")
+    assert said["test_output_bias_from_marginals_rejects"].startswith("output_bias_from_marginals is not implemented")
 
 
 def test_feedback_never_shows_hidden_test_source(sample_grades):
@@ -89,8 +114,20 @@ def test_feedback_never_shows_hidden_test_source(sample_grades):
 def test_feedback_explains_a_failure(sample_grades):
     out, _, _ = sample_grades
     page = (out / "feedback" / "ben" / "02_momentum.html").read_text()
-    assert "v moved along the gradient" in page
+    assert page.count("v moved along the gradient") == 1, "the message is shown once, not again in the traceback"
     assert "Traceback" in page  # visible tests show where they failed
+    assert "test test_momentum_step_one_step, line 5" in page, "the traceback names the test, not a cell number"
+    assert " cell " not in page.split("Traceback", 1)[1].split("</pre>", 1)[0]
+
+
+def test_a_long_message_is_cut_at_a_boundary_and_says_so(sample_grades):
+    out, _, _ = sample_grades
+    with open(out / "tests.csv", newline="") as f:
+        said = {(r["student_id"], r["chapter"], r["test"]): r["message"] for r in csv.DictReader(f)}
+    message = said[("ben", "01_challenges", "test_numerical_gradient_central_formula")]
+    body, note = message.rsplit("\n", 1)
+    assert note.startswith("[… cut: the message has") and len(message) <= 500
+    assert body.endswith("(DESIRED)"), "cut at the end of a line, never inside a number or a word"
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +259,18 @@ def test_main_package_help():
 
 def test_help_lists_every_status_and_the_sandbox_switch():
     done = cli("grade", "--help")
-    for word in ("timeout", "memory", "tampered", "crashed", "wrong-notebook", "invalid", "--no-sandbox", "--memory"):
+    for word in (
+        "timeout",
+        "memory",
+        "tampered",
+        "crashed",
+        "wrong-notebook",
+        "invalid",
+        "not-attempted",
+        "--no-sandbox",
+        "--memory",
+        "summary.html",
+    ):
         assert word in done.stdout
 
 

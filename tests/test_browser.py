@@ -258,3 +258,86 @@ def test_phone_width_needs_no_sideways_scrolling(phone_tab, origin, slug):
         f"{slug} scrolls {layout['sideways']} px sideways on a phone (tests/browser/shots.py)"
     )
     assert not layout["controls"], f"{slug}: demo parts wider than a phone's column: {layout['controls']}"
+
+
+# ---------------------------------------------------------------- the grader's summary.html
+
+
+@pytest.fixture(scope="session")
+def sample_summary(browser_context, tmp_path_factory):
+    """The sample class graded once (in the sandbox where this machine has one): its summary.html."""
+    import io
+
+    from autograder.grade import grade
+    from autograder.sandbox import available
+
+    out = tmp_path_factory.mktemp("sample-grades")
+    grade(book.ROOT / "sample_class", out, jobs=2, sandbox=available() is None, progress=io.StringIO())
+    return out / "summary.html"
+
+
+def _open_offline(context, path):
+    """Open a local file in a fresh tab with the network cut off; returns the tab and what went wrong."""
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("dialog", lambda d: (problems.append(f"a dialog opened: {d.message}"), d.dismiss()))
+
+    def offline(route):
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            problems.append(f"asked the network for {route.request.url}")
+            route.abort()
+
+    page.route("**/*", offline)
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return page, problems
+
+
+def test_the_class_summary_loads_offline_and_shows_every_chapter(browser_context, sample_summary):
+    page, problems = _open_offline(browser_context, sample_summary)
+    try:
+        assert not problems, "\n".join(problems)
+        assert page.locator("h1").inner_text() == "Grading summary"
+        for slug in CHAPTERS:
+            section = page.locator(f'section[id="{slug}"]')
+            assert section.is_visible(), f"no visible section for {slug}"
+            chart = section.locator("svg.histogram")
+            box = chart.bounding_box()
+            assert box and box["width"] > 200 and box["height"] > 50, f"{slug}: the histogram is not drawn ({box})"
+            assert chart.locator("rect").count() > 0, f"{slug}: the histogram has no bars"
+            assert "not-attempted" in section.inner_text(), f"{slug}: the blank notebook's status is not listed"
+    finally:
+        page.close()
+
+
+def test_student_markup_in_the_summary_stays_text(browser_context, tmp_path):
+    """Markup that would run if it were not escaped: no dialog, no image, no script, and the text is shown."""
+    from autograder import report
+
+    evil = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+    test = {"test": "test_x", "hidden": False, "points": 0.0, "max_points": 1.0, "passed": False, "message": evil}
+    rows = [
+        {
+            "student_id": s,
+            "chapter": "02_momentum",
+            "score": 0.0,
+            "max_score": 1.0,
+            "status": st,
+            "reason": r,
+            "tests": [test],
+        }
+        for s, st, r in (("ada", "ok", ""), (evil, "tampered", evil))
+    ]
+    report.write_all(rows, tmp_path)
+    for path in (tmp_path / "summary.html", tmp_path / "feedback" / "ada" / "02_momentum.html"):
+        page, problems = _open_offline(browser_context, path)
+        try:
+            assert not problems, f"{path.name}: " + "\n".join(problems)
+            assert page.locator("img, script").count() == 0, f"{path.name}: student markup became elements"
+            assert "<script>alert(2)</script>" in page.locator("body").inner_text()
+        finally:
+            page.close()

@@ -162,6 +162,12 @@ def tampered(tmp_path_factory):
     # A notebook that is valid but is not this chapter's.
     write_submission(subs, "wrong-notebook", slug, nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]))
 
+    # Correct but for a syntax error in one answer cell: its tests say so, not just "NameError".
+    nb = nbs.fill_answers(
+        release_nb, {**answers, "momentum_step": "def momentum_step(theta, v, g, lr, alpha)\n    pass"}
+    )
+    write_submission(subs, "syntax-error", slug, nb)
+
     # The kernel exits while the answers are defined.
     nb = nbs.fill_answers(release_nb, {**answers, "momentum_step": "import os\nos._exit(0)"})
     write_submission(subs, "exits", slug, nb)
@@ -184,6 +190,15 @@ def test_a_notebook_of_another_chapter_scores_zero(tampered):
     row = tampered["wrong-notebook"]
     assert (row["status"], row["score"]) == ("wrong-notebook", 0)
     assert "momentum_step" in row["reason"]
+
+
+def test_a_broken_answer_cell_is_named_in_its_tests(tampered):
+    row = tampered["syntax-error"]
+    said = {t["test"]: t["message"] for t in row["tests"] if t["test"].startswith("test_momentum_step")}
+    assert said and all(
+        m.startswith("momentum_step is not defined: its answer cell stopped with SyntaxError") for m in said.values()
+    ), said
+    assert all(t["passed"] for t in row["tests"] if t["test"].startswith("test_nesterov_step"))
 
 
 def test_a_kernel_that_exits_scores_zero_with_a_reason(tampered):

@@ -24,6 +24,7 @@ LIMIT = 500
 """The longest message a report shows, in characters, the note that it was cut included."""
 
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+RUNNER_NAME = re.compile(r"<(answer|extra|test|instructor) cell (\d+)>")
 RUNNER_FILE = re.compile(r'^  File "<(answer|extra|test|instructor) cell (\d+)>", line (\d+), in (.*)$')
 STUB_ERROR = "NotImplementedError"
 PARTIAL_NUMBER = re.compile(r"[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d*)?$")
@@ -60,21 +61,35 @@ def scrub(text: str, hidden_source: str | None = None) -> str:
     return text
 
 
-def failure(ename: str, evalue: str, hidden_source: str | None = None, cause: str = "") -> str:
+def failure(ename: str, evalue: str, hidden_source: str | None = None, cause: str = "", cells: list[dict] = ()) -> str:
     """The message of a failed test: the cause when known, else the exception's name and message."""
     if cause:
         return cut(cause)
-    return cut(scrub(f"{ename}: {evalue}".strip(": "), hidden_source))
+    return cut(scrub(name_cells(f"{ename}: {evalue}".strip(": "), cells), hidden_source))
 
 
-def _place(kind: str, name: str, line: str, function: str) -> str:
-    where = {
+def name_cells(text: str, cells: list[dict]) -> str:
+    """``text`` with the runner's file names (``<answer cell 4>``, in a SyntaxError say) as the student knows them."""
+
+    def named(found: re.Match) -> str:
+        kind, index = found.group(1), int(found.group(2))
+        name = cells[index].get("name", "") if index < len(cells) else ""
+        return _where(kind, name)
+
+    return RUNNER_NAME.sub(named, text)
+
+
+def _where(kind: str, name: str) -> str:
+    return {
         "test": f"test {name}" if name else "a test",
         "answer": f"your answer cell for {name}" if name else "your answer cell",
         "extra": "a cell you added",
     }.get(kind, "a cell of the notebook")
+
+
+def _place(kind: str, name: str, line: str, function: str) -> str:
     inside = "" if function == "<module>" else f", in {function}"
-    return f"  {where}, line {line}{inside}"
+    return f"  {_where(kind, name)}, line {line}{inside}"
 
 
 def traceback(text: str, cells: list[dict], secret: set[str] = frozenset()) -> str:

@@ -235,7 +235,7 @@ def grade_notebook(
     outcomes = {}
     sources = {nbs.grade_id(c): c.source for c in nbs.test_cells(source_nb)}
     secret = {line for line in nbs.hidden_lines(source_nb) if len(line) >= 8}
-    broken = _broken_answers(cells, run.outcomes)
+    broken = {f: messages.name_cells(said, cells) for f, said in _broken_answers(cells, run.outcomes).items()}
     for index, cell in enumerate(cells):
         if cell["kind"] != "test":
             continue
@@ -249,7 +249,7 @@ def grade_notebook(
         used = messages.functions_used(sources.get(cell["name"], ""), list(stubs))
         cause = _cause(used, untouched, answers, broken, ename, evalue)
         hidden = sources.get(cell["name"]) if cell["hidden"] else None
-        outcome = {"passed": False, "message": messages.failure(ename, evalue, hidden, cause)}
+        outcome = {"passed": False, "message": messages.failure(ename, evalue, hidden, cause, cells)}
         if not cell["hidden"] and got.get("traceback"):
             outcome["traceback"] = messages.traceback(str(got["traceback"]), cells, secret)
         outcomes[cell["name"]] = outcome

@@ -198,6 +198,7 @@ def test_a_broken_answer_cell_is_named_in_its_tests(tampered):
     assert said and all(
         m.startswith("momentum_step is not defined: its answer cell stopped with SyntaxError") for m in said.values()
     ), said
+    assert all("(your answer cell for momentum_step, line 1)" in m for m in said.values()), said
     assert all(t["passed"] for t in row["tests"] if t["test"].startswith("test_nesterov_step"))
 
 

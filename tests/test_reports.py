@@ -222,3 +222,9 @@ def test_an_answer_is_untouched_only_when_it_is_the_stub():
     stubs = {"f": "def f(x):\n    raise NotImplementedError\n", "g": "def g():\n    pass"}
     assert messages.untouched(stubs, {"f": "def f(x):   \n    raise NotImplementedError"}) == ["f", "g"]
     assert messages.untouched(stubs, {"f": "def f(x):\n    return x", "g": "def g():\n    pass"}) == ["g"]
+
+
+def test_a_message_names_cells_as_the_student_knows_them():
+    cells = [{"kind": "instructor", "name": ""}, {"kind": "answer", "name": "sgd_step"}]
+    got = messages.failure("SyntaxError", "expected ':' (<answer cell 1>, line 1)", cells=cells)
+    assert got == "SyntaxError: expected ':' (your answer cell for sgd_step, line 1)"

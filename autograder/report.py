@@ -297,7 +297,7 @@ def _chapter_html(chapter: str, mine: list[dict]) -> str:
     graded = [r for r in mine if r["status"] == "ok"]
     scores = [float(r["score"]) for r in graded]
     stats = (
-        f"{len(mine)} students, {len(graded)} graded; mean {statistics.mean(scores):.1f}, "
+        f"{len(mine)} students; {len(graded)} notebooks graded: mean {statistics.mean(scores):.1f}, "
         f"median {statistics.median(scores):g}, full marks {sum(s == float(mine[0]['max_score']) for s in scores)}"
         if graded
         else f"{len(mine)} students, none graded"

@@ -10,6 +10,9 @@ Outside CI a machine without chromium, playwright or node_modules/ skips these t
 reason; in CI (CI=true) that is a failure, because .ci/run installs chromium.
 
 BOOK_HTML=<folder> reuses an existing build (for example `_build/html`) instead of building.
+
+The grader's summary.html (of the sample class, graded once) is checked here too: opened from
+disk with the network cut off, it must log no error, fetch nothing and draw every chapter.
 """
 
 from __future__ import annotations

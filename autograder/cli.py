@@ -45,9 +45,10 @@ Writes, under --out:
                   with their most common messages, the notebooks not graded
   feedback/<student_id>/<chapter>.html   what each student sees
 
-A CSV cell of text that a spreadsheet would run as a formula (it starts with
-= + - @, a tab or a line break, as a student's error message can) is written
-with a leading ' so it shows as text; numbers are written as numbers.
+In both CSV files every text cell is quoted, and one that a spreadsheet
+would run as a formula (it starts with = + - @, a tab or a line break, as a
+student's error message can) gets a leading ' so it shows as text; numbers
+are written unquoted, as numbers.
 
 status is `ok` when the notebook was graded normally (whatever its score);
 otherwise it names what went wrong, and the score is 0:

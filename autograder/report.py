@@ -94,18 +94,21 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def csv_cell(value) -> str | bool:
+def csv_cell(value) -> str | int | float | bool:
     """One CSV cell: a number as the grader wrote it, text neutralized so no spreadsheet runs it.
 
     Text whose first character (after any leading spaces) starts a formula, or that starts
     with a tab, carriage return or line feed, gets a leading apostrophe: spreadsheets show
-    it as text. NUL characters, which some readers stop at, become U+FFFD. Quoting,
-    separators and quotes inside a cell are the csv module's (RFC 4180).
+    it as text. NUL characters, which some readers stop at, become U+FFFD. :func:`_csv`
+    then quotes every text cell (quotes inside doubled, RFC 4180), so a separator inside it,
+    a ``;`` for a spreadsheet in a locale that splits on it, never starts a new cell.
+    Numbers (and True/False) are left unquoted: a spreadsheet reads them as numbers.
     """
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
-        return _num(float(value))
+        number = float(_num(float(value)))
+        return int(number) if number.is_integer() else number
     text = str(value).replace("\x00", "\ufffd")
     if text.startswith(CONTROL_START) or text.lstrip().startswith(FORMULA_START):
         return "'" + text
@@ -116,7 +119,9 @@ def _csv(rows: list[dict], columns: list[str]) -> str:
     import io
 
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(
+        buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC
+    )
     writer.writeheader()
     for row in rows:
         writer.writerow({k: csv_cell(v) for k, v in row.items() if k in columns})

@@ -39,9 +39,17 @@ def test_honest_text_is_left_alone(value):
     assert report.csv_cell(value) == value
 
 
-@pytest.mark.parametrize(("value", "written"), [(-0.5, "-0.5"), (-2.0, "-2"), (3, "3"), (0.0, "0"), (True, True)])
+@pytest.mark.parametrize(("value", "written"), [(-0.5, -0.5), (-2.0, -2), (3, 3), (0.1 + 0.2, 0.3), (True, True)])
 def test_numbers_stay_numbers(value, written):
-    assert report.csv_cell(value) == written
+    assert report.csv_cell(value) == written and type(report.csv_cell(value)) is type(written)
+
+
+def test_text_is_quoted_so_a_separator_never_starts_a_cell(tmp_path):
+    """A spreadsheet in a locale whose separator is ';' would split an unquoted a;=1+1 into a formula cell."""
+    report.write_all([_row(student="ada", message="a;=1+1", reason="x\t=1+1")], tmp_path)
+    grades = (tmp_path / "grades.csv").read_text().splitlines()
+    assert grades[1] == '"ada","02_momentum",-0.5,2,"tampered","x\t=1+1"', "text quoted, numbers bare"
+    assert '"a;=1+1"' in (tmp_path / "tests.csv").read_text()
 
 
 def test_nul_characters_do_not_reach_the_file():

@@ -28,7 +28,7 @@ from nbgrader import preprocessors as nbg  # noqa: E402
 
 from autograder import nbgrader_bridge as course  # noqa: E402 (needs ROOT on sys.path)
 
-course.silence_sqlalchemy_noise()
+course.prepare_environment()
 c = get_config()  # noqa: F821 (nbgrader injects get_config)
 
 c.CourseDirectory.root = str(ROOT)

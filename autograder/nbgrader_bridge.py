@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -64,8 +66,20 @@ SQLALCHEMY_NOISE = r"Object of type <\w+> not in session, add operation along '\
 
 
 def silence_sqlalchemy_noise() -> None:
-    """Hide only the harmless warning above (nbgrader_config.py calls this in every nbgrader command)."""
+    """Hide only the harmless warning above."""
     warnings.filterwarnings("ignore", message=SQLALCHEMY_NOISE, category=SAWarning)
+
+
+def prepare_environment() -> None:
+    """What every nbgrader command on this course needs (nbgrader_config.py calls this).
+
+    nbgrader creates a gradebook by running ``alembic`` by name, which fails when the
+    virtual environment is not activated (``.venv/bin/nbgrader ...``): the ``alembic``
+    installed next to this Python is put on ``PATH`` when none is found.
+    """
+    silence_sqlalchemy_noise()
+    if shutil.which("alembic") is None:
+        os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
 def load_config(root: Path = nbs.ROOT) -> Config:
@@ -324,6 +338,7 @@ def record_scores(rows: list[dict], coursedir: CourseDirectory, config: Config) 
 
 def grade_collected(out: Path, chapters: list[str] | None = None, root: Path = nbs.ROOT, **options) -> list[dict]:
     """``grade --nbgrader``: grade nbgrader's ``submitted/`` folder, write the reports and the gradebook."""
+    prepare_environment()
     config = load_config(root)
     coursedir = CourseDirectory(config=config)
     rows = grade(_submitted_folder(coursedir), out, chapters=chapters, root=root, **options)

@@ -109,8 +109,7 @@ def _ids(resources) -> tuple[str, str]:
 
 def _strip_hidden(source: str) -> str:
     """A cell's source as the release shows it: the hidden-test region removed."""
-    cell = nbformat.v4.new_code_cell(source)
-    ClearHiddenTests(enforce_metadata=False)._remove_hidden_test_region(cell)
+    cell, _ = ClearHiddenTests(enforce_metadata=False).preprocess_cell(nbformat.v4.new_code_cell(source), {}, 0)
     return cell.source
 
 

@@ -162,7 +162,7 @@ def test_no_hidden_test_or_mistake_reaches_a_student(course):
     release_text = nbs.release_path(SLUG).read_text(encoding="utf-8")
     explanations = [m["why"] for m in mistakes(SLUG).values() if m["why"] not in release_text]
     assert secret and explanations
-    student_facing = [WORK / "release", WORK / "exchange", WORK / "feedback"]
+    student_facing = [WORK / "release", WORK / "exchange", WORK / "feedback", WORK / "grading-output/feedback"]
     files = [p for folder in student_facing for p in (root / folder).rglob("*") if p.is_file()]
     assert any(p.suffix == ".html" for p in files) and any(p.suffix == ".ipynb" for p in files)
     everything = [p for p in (root / WORK).rglob("*") if p.is_file()]
@@ -223,6 +223,45 @@ def test_formgrader_lists_the_assignment_and_its_submissions(course):
     assert assignment["num_submissions"] == len(STUDENTS) and assignment["releaseable"] is not None
     scores = {s["student"]: s["score"] for s in api.get_submissions(SLUG)}
     assert scores == _scores(course["root"] / WORK / "grading-output/grades.csv", "score")
+
+
+def _rows(out: Path) -> list[dict]:
+    """The graded rows, read back from grade's reports."""
+    with (out / "grades.csv").open() as f:
+        rows = {(r["student_id"], r["chapter"]): {**r, "tests": []} for r in csv.DictReader(f)}
+    with (out / "tests.csv").open() as f:
+        for t in csv.DictReader(f):
+            rows[t["student_id"], t["chapter"]]["tests"].append({"test": t["test"], "points": float(t["points"])})
+    return list(rows.values())
+
+
+def test_manual_grades_and_late_penalties_work_as_usual(course, tmp_path):
+    """Grading again keeps a manual score; nbgrader's late-penalty plugin applies to a late submission."""
+    from nbgrader.api import Gradebook
+    from nbgrader.coursedir import CourseDirectory
+
+    from autograder.nbgrader_bridge import load_config, record_scores
+
+    root = course["root"]
+    shutil.copy(root / WORK / "gradebook.db", tmp_path / "gradebook.db")
+    config = load_config(root)
+    config.CourseDirectory.db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    config.LateSubmissionPlugin.penalty_method = "zero"
+    coursedir = CourseDirectory(config=config)
+    first_test = nbs.grade_id(nbs.test_cells(nbs.read(nbs.source_path(SLUG)))[0])
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        gb.find_grade(first_test, SLUG, SLUG, "correct").manual_score = 0.0
+        gb.db.commit()
+    record_scores(_rows(root / WORK / "grading-output"), coursedir, config)
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        correct = gb.find_submission(SLUG, "correct")
+        assert correct.score == 16 - nbs.points(nbs.test_cells(nbs.read(nbs.source_path(SLUG)))[0])
+        assert correct.late_submission_penalty == 0
+        gb.update_or_create_assignment(SLUG, duedate="2000-01-01 00:00:00")
+    record_scores(_rows(root / WORK / "grading-output"), coursedir, config)
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        wrong = gb.find_submission(SLUG, "wrong")
+        assert wrong.score > 0 and wrong.late_submission_penalty == wrong.score
 
 
 def test_a_failing_generate_assignment_deletes_nothing(tmp_path):

@@ -11,7 +11,8 @@ autograder/nbgrader_bridge.py and README, "Using nbgrader / JupyterHub"):
 - everything nbgrader writes by itself goes under autograder/_nbgrader/
   (ignored by git), created here so a fresh clone needs no manual step;
 - `solutions/<chapter>/mistakes.py` (wrong answers with their explanations)
-  is never copied anywhere.
+  is never copied anywhere;
+- `nbgrader update` refuses to rewrite the course's own notebooks.
 """
 
 import sys
@@ -29,6 +30,7 @@ from nbgrader import preprocessors as nbg  # noqa: E402
 from autograder import nbgrader_bridge as course  # noqa: E402 (needs ROOT on sys.path)
 
 course.prepare_environment()
+course.refuse_unsafe_commands(ROOT)
 c = get_config()  # noqa: F821 (nbgrader injects get_config)
 
 c.CourseDirectory.root = str(ROOT)

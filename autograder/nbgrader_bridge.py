@@ -82,6 +82,27 @@ def prepare_environment() -> None:
         os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
+def refuse_unsafe_commands(root: Path) -> None:
+    """Stop ``nbgrader update`` on the course's own notebooks, naming what to run instead.
+
+    ``nbgrader update`` rewrites every notebook under the folders it is given in
+    nbgrader's own JSON layout, so ``chapters/`` would no longer be the course's
+    release byte for byte; the course's notebooks are in nbgrader's current format.
+    """
+    from nbgrader.apps.updateapp import UpdateApp
+
+    if not UpdateApp.initialized():
+        return
+    own = root / "autograder" / "_nbgrader"
+    for target in (Path(arg).resolve() for arg in UpdateApp.instance().extra_args):
+        if (target == root or root in target.parents) and not (target == own or own in target.parents):
+            sys.exit(
+                f"error: `nbgrader update` would rewrite the course's notebooks under {target}. They are written "
+                "by the course's tools and already in nbgrader's current format: regenerate the student release "
+                "with `python -m autograder release`, and update an old notebook from elsewhere outside this folder."
+            )
+
+
 def load_config(root: Path = nbs.ROOT) -> Config:
     """The course's nbgrader configuration, read the way nbgrader reads it."""
     return PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()

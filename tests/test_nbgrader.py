@@ -264,12 +264,16 @@ def test_manual_grades_and_late_penalties_work_as_usual(course, tmp_path):
         assert wrong.score > 0 and wrong.late_submission_penalty == wrong.score
 
 
-def test_a_failing_generate_assignment_deletes_nothing(tmp_path):
-    """nbgrader wipes the release folder of an assignment it fails to generate: never chapters/."""
+def test_no_command_deletes_or_rewrites_a_tracked_file(tmp_path):
+    """`nbgrader update` refuses; a failing generate_assignment wipes nbgrader's release folder, never chapters/."""
     course = _copy_course(tmp_path / "course")
+    nbgrader = str(BIN / "nbgrader")
+    update = subprocess.run([nbgrader, "update", "."], cwd=course, capture_output=True, text=True, timeout=600)
+    assert update.returncode != 0 and "python -m autograder release" in update.stderr
+    assert _git(course, "status", "--porcelain") == ""
     source = course / "solutions" / SLUG / f"{SLUG}.ipynb"
     source.write_text("{ not a notebook", encoding="utf-8")
-    cmd = [str(BIN / "nbgrader"), "generate_assignment", SLUG, "--force"]
+    cmd = [nbgrader, "generate_assignment", SLUG, "--force"]
     done = subprocess.run(cmd, cwd=course, capture_output=True, text=True, timeout=600)
     assert done.returncode != 0
     assert _git(course, "status", "--porcelain").split() == ["M", f"solutions/{SLUG}/{SLUG}.ipynb"]

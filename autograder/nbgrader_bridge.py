@@ -91,10 +91,11 @@ def refuse_unsafe_commands(root: Path) -> None:
     """
     from nbgrader.apps.updateapp import UpdateApp
 
-    if not UpdateApp.initialized():
+    app = getattr(UpdateApp, "_instance", None)  # the command being run, if it is `nbgrader update`
+    if not isinstance(app, UpdateApp):
         return
     own = root / "autograder" / "_nbgrader"
-    for target in (Path(arg).resolve() for arg in UpdateApp.instance().extra_args):
+    for target in (Path(arg).resolve() for arg in app.extra_args):
         if (target == root or root in target.parents) and not (target == own or own in target.parents):
             sys.exit(
                 f"error: `nbgrader update` would rewrite the course's notebooks under {target}. They are written "

@@ -3,8 +3,8 @@
 One run, shared by the tests below, does what an instructor does on a fresh
 clone: `nbgrader generate_assignment`, `release_assignment`, students `fetch`
 and `submit` through the local exchange, `collect`, `autograde`,
-`generate_feedback`, `export`, then `python -m autograder grade --nbgrader`
-and `export` again. Four students: the reference answers, a listed mistake,
+`generate_feedback`, `export`, then `python -m autograder grade --nbgrader`,
+`export` again and `generate_solution`. Four students: the reference answers, a listed mistake,
 the untouched release, and a probe that copies the hidden tests' source into
 its error messages and outputs. The copy holds only tracked files, so nothing
 here can touch the repository.
@@ -122,6 +122,7 @@ def course(tmp_path_factory):
     shutil.copy(course / WORK / "grades.csv", tmp / "autograded.csv")
     logs["grade --nbgrader"] = _run(course, sys.executable, "-m", "autograder", "grade", "--nbgrader", "--jobs", "2")
     logs["export"] = _run(course, nbgrader, "export")
+    logs["generate_solution"] = _run(course, nbgrader, "generate_solution", SLUG)
     return {"root": course, "tmp": tmp, "logs": logs}
 
 
@@ -162,8 +163,8 @@ def test_no_hidden_test_or_mistake_reaches_a_student(course):
     release_text = nbs.release_path(SLUG).read_text(encoding="utf-8")
     explanations = [m["why"] for m in mistakes(SLUG).values() if m["why"] not in release_text]
     assert secret and explanations
-    student_facing = [WORK / "release", WORK / "exchange", WORK / "feedback", WORK / "grading-output/feedback"]
-    files = [p for folder in student_facing for p in (root / folder).rglob("*") if p.is_file()]
+    student_facing = ["release", "exchange", "feedback", "grading-output/feedback", "solution"]
+    files = [p for folder in student_facing for p in (root / WORK / folder).rglob("*") if p.is_file()]
     assert any(p.suffix == ".html" for p in files) and any(p.suffix == ".ipynb" for p in files)
     everything = [p for p in (root / WORK).rglob("*") if p.is_file()]
     assert not [p for p in everything if p.name == "mistakes.py"]

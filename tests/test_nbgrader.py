@@ -4,10 +4,10 @@ One run, shared by the tests below, does what an instructor does on a fresh
 clone: `nbgrader generate_assignment`, `release_assignment`, students `fetch`
 and `submit` through the local exchange, `collect`, `autograde`,
 `generate_feedback`, `export`, then `python -m autograder grade --nbgrader`,
-`export` again and `generate_solution`. Four students: the reference answers, a listed mistake,
-the untouched release, and a probe that copies the hidden tests' source into
-its error messages and outputs. The copy holds only tracked files, so nothing
-here can touch the repository.
+`export` again and `generate_solution`. Four students: the reference answers,
+a listed mistake, the untouched release, and a probe that copies the hidden
+tests' source into its error messages and outputs. The copy holds only tracked
+files, so nothing here can touch the repository.
 """
 
 from __future__ import annotations
@@ -126,9 +126,9 @@ def course(tmp_path_factory):
     return {"root": course, "tmp": tmp, "logs": logs}
 
 
-def _scores(path: Path, column: str) -> dict[str, float]:
+def _scores(path: Path) -> dict[str, float]:
     with path.open() as f:
-        return {row["student_id"]: float(row[column]) for row in csv.DictReader(f)}
+        return {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
 
 
 def _page_text(path: Path) -> str:
@@ -180,8 +180,8 @@ def test_feedback_reports_the_probe_without_its_findings(course):
 
 
 def test_autograde_agrees_with_the_course_grader_on_honest_notebooks(course):
-    nbgrader = _scores(course["tmp"] / "autograded.csv", "score")
-    ours = _scores(course["root"] / WORK / "grading-output/grades.csv", "score")
+    nbgrader = _scores(course["tmp"] / "autograded.csv")
+    ours = _scores(course["root"] / WORK / "grading-output/grades.csv")
     assert ours["correct"] == 16 and ours["blank"] == 0 and 0 < ours["wrong"] < 16 and ours["probe"] == 0
     assert {s: nbgrader[s] for s in ("correct", "wrong", "blank")} == {
         s: ours[s] for s in ("correct", "wrong", "blank")
@@ -191,8 +191,8 @@ def test_autograde_agrees_with_the_course_grader_on_honest_notebooks(course):
 def test_export_gives_the_course_graders_scores(course):
     root = course["root"]
     assert not (root / "grades.csv").exists()
-    exported = _scores(root / WORK / "grades.csv", "score")
-    assert exported == _scores(root / WORK / "grading-output/grades.csv", "score")
+    exported = _scores(root / WORK / "grades.csv")
+    assert exported == _scores(root / WORK / "grading-output/grades.csv")
     assert sorted(exported) == sorted(STUDENTS)
 
 
@@ -223,7 +223,7 @@ def test_formgrader_lists_the_assignment_and_its_submissions(course):
     assignment = api.get_assignment(SLUG)
     assert assignment["num_submissions"] == len(STUDENTS) and assignment["releaseable"] is not None
     scores = {s["student"]: s["score"] for s in api.get_submissions(SLUG)}
-    assert scores == _scores(course["root"] / WORK / "grading-output/grades.csv", "score")
+    assert scores == _scores(course["root"] / WORK / "grading-output/grades.csv")
 
 
 def _rows(out: Path) -> list[dict]:

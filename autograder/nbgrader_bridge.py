@@ -200,7 +200,8 @@ class CourseRelease(NbGraderPreprocessor):
     notebook, with ``reference.json`` as an extra file, for nbgrader to write into its
     own release folder. The assignment and its notebook must both be named after a
     chapter of ``solutions/``, and ``solutions/<slug>/`` may hold nothing that nbgrader
-    would copy along.
+    would copy along (the course releases two files; ``mistakes.py`` is ignored):
+    otherwise nbgrader removes its half-made release and says why.
     """
 
     def preprocess(self, nb, resources):
@@ -211,6 +212,12 @@ class CourseRelease(NbGraderPreprocessor):
             raise ValueError(
                 f"this course's assignments are its chapters, solutions/<slug>/<slug>.ipynb "
                 f"({', '.join(nbs.chapter_slugs(root))}); got notebook {notebook!r} of assignment {slug!r}"
+            )
+        extra = utils.find_all_files(str(root / "solutions" / slug), [*coursedir.ignore, "*.ipynb"])
+        if extra:
+            raise ValueError(
+                f"nbgrader would hand {', '.join(sorted(extra))} to students: move it out of solutions/{slug}/ "
+                f"or add its name to CourseDirectory.ignore in {CONFIG_FILE}"
             )
         course_release.release(slug, root)
         release_nb = nbs.read(nbs.release_path(slug, root))

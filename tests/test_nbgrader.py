@@ -278,3 +278,13 @@ def test_no_command_deletes_or_rewrites_a_tracked_file(tmp_path):
     done = subprocess.run(cmd, cwd=course, capture_output=True, text=True, timeout=600)
     assert done.returncode != 0
     assert _git(course, "status", "--porcelain").split() == ["M", f"solutions/{SLUG}/{SLUG}.ipynb"]
+
+
+def test_grade_nbgrader_before_collect_exits_2_and_names_the_step(tmp_path):
+    course = _copy_course(tmp_path / "course")
+    grade = [sys.executable, "-m", "autograder", "grade"]
+    done = subprocess.run([*grade, "--nbgrader"], cwd=course, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2 and "nbgrader collect" in done.stderr
+    for args in ([], ["subs", "--nbgrader"]):
+        done = subprocess.run([*grade, *args], cwd=course, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 2 and "either SUBMISSIONS or --nbgrader" in done.stderr

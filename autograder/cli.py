@@ -101,10 +101,14 @@ def _grade(args) -> int:
     from autograder.report import summary
     from autograder.sandbox import SandboxUnavailable
 
+    if args.nbgrader or args.submissions is None:
+        from autograder.nbgrader_bridge import grade_command
+
+        return grade_command(args)
     try:
         rows = grade(
             Path(args.submissions),
-            Path(args.out),
+            Path(args.out or "grading-output"),
             chapters=args.chapter,
             jobs=args.jobs,
             cell_timeout=args.cell_timeout,
@@ -116,7 +120,7 @@ def _grade(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary(rows))
-    print(f"wrote {Path(args.out) / 'grades.csv'}, tests.csv, summary.html and feedback/ ({len(rows)} rows)")
+    print(f"wrote {Path(args.out or 'grading-output') / 'grades.csv'}, tests.csv, summary.html and feedback/ ({len(rows)} rows)")
     return 0
 
 
@@ -158,7 +162,15 @@ def parser() -> argparse.ArgumentParser:
         description=GRADE_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    g.add_argument("submissions", metavar="SUBMISSIONS", help="folder of <student_id>/<chapter>/<chapter>.ipynb")
+    g.add_argument(
+        "submissions", nargs="?", metavar="SUBMISSIONS", help="folder of <student_id>/<chapter>/<chapter>.ipynb"
+    )
+    g.add_argument(
+        "--nbgrader",
+        action="store_true",
+        help="grade what nbgrader collected (its submitted/ folder) instead of SUBMISSIONS, and write the scores, "
+        "test by test, into nbgrader's gradebook too (default --out: autograder/_nbgrader/grading-output)",
+    )
     g.add_argument(
         "--chapter",
         action="append",
@@ -172,9 +184,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="notebooks graded at once (default: the number of CPUs)",
     )
-    g.add_argument(
-        "--out", default="grading-output", metavar="DIR", help="where to write the reports (default: %(default)s)"
-    )
+    g.add_argument("--out", metavar="DIR", help="where to write the reports (default: grading-output; see --nbgrader)")
     g.add_argument(
         "--timeout",
         type=float,

@@ -120,7 +120,8 @@ def _grade(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary(rows))
-    print(f"wrote {Path(args.out or 'grading-output') / 'grades.csv'}, tests.csv, summary.html and feedback/ ({len(rows)} rows)")
+    out = Path(args.out or "grading-output")
+    print(f"wrote {out / 'grades.csv'}, tests.csv, summary.html and feedback/ ({len(rows)} rows)")
     return 0
 
 

@@ -105,10 +105,11 @@ def _grade(args) -> int:
         from autograder.nbgrader_bridge import grade_command
 
         return grade_command(args)
+    out = Path(args.out or "grading-output")
     try:
         rows = grade(
             Path(args.submissions),
-            Path(args.out or "grading-output"),
+            out,
             chapters=args.chapter,
             jobs=args.jobs,
             cell_timeout=args.cell_timeout,
@@ -120,7 +121,6 @@ def _grade(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary(rows))
-    out = Path(args.out or "grading-output")
     print(f"wrote {out / 'grades.csv'}, tests.csv, summary.html and feedback/ ({len(rows)} rows)")
     return 0
 

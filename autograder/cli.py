@@ -97,6 +97,7 @@ def _release(args) -> int:
 
 
 def _grade(args) -> int:
+    from autograder.cluster import ClusterError
     from autograder.grade import LayoutError, grade
     from autograder.report import summary
     from autograder.sandbox import SandboxUnavailable
@@ -111,8 +112,9 @@ def _grade(args) -> int:
             notebook_timeout=args.timeout,
             sandbox=not args.no_sandbox,
             memory_mb=args.memory,
+            scheduler=args.scheduler,
         )
-    except (LayoutError, SandboxUnavailable) as exc:
+    except (LayoutError, SandboxUnavailable, ClusterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary(rows))
@@ -202,6 +204,13 @@ def parser() -> argparse.ArgumentParser:
         help="do not isolate student code in namespaces as user nobody (for machines without root or "
         "unshare); the audit hook, limits and integrity checks still apply, but student code can then "
         "see every file the grading user can read",
+    )
+    g.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://host:port): one task per "
+        "notebook, sandboxed on the workers, results checked and reports written here; needs "
+        "`pip install -r requirements-cluster.txt` (see README, Grading at scale)",
     )
     g.set_defaults(func=_grade)
 

@@ -13,10 +13,14 @@ and :func:`autograder.report.write_all` writes the reports, so the files are
 the same, byte for byte, as a local run's.
 
 Faults: a worker that dies mid-task has its tasks run again on another worker by
-the scheduler (up to its ``allowed-failures``, 3 by default); a task past that,
-a task that raised, and every notebook still waiting after NO_WORKER_WAIT
-seconds without any worker become ``error`` rows that say why, so every row is
-written. Grading again once the cluster is healthy gives the full result.
+the scheduler (up to its ``allowed-failures``, 3 by default); a task cancelled
+because this client lost the scheduler for a while is sent again (SUBMISSIONS
+times in all). A task past those limits, a task that raised, and every notebook
+still waiting once the scheduler has had no worker for
+``autograder.no-worker-wait`` seconds (Dask configuration, 300 by default;
+environment ``DASK_AUTOGRADER__NO_WORKER_WAIT``) become ``error`` rows that say
+why, so every row is written. Grading again once the cluster is healthy gives
+the full result.
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ from autograder import report, worker
 
 INSTALL = "pip install -r requirements-cluster.txt"
 CONNECT_SECONDS = 30
-NO_WORKER_WAIT = 300.0  # seconds with no worker at all before the notebooks left become `error` rows
+NO_WORKER_WAIT = 300.0  # default of `autograder.no-worker-wait` in Dask's configuration
 POLL_SECONDS = 2.0
+SUBMISSIONS = 3  # times a notebook is sent again when its task was cancelled by a lost scheduler connection
 STATUS = re.compile(r"[a-z][a-z-]{0,31}")
 OUTCOME = {"passed": bool, "message": str, "traceback": str}
 
@@ -94,6 +99,9 @@ def _result(future, source_nb) -> dict:
     """The row's result from a finished task: checked, or an `error` row that says why."""
     from distributed import KilledWorker
 
+    if future.cancelled():
+        reason = "not graded: its task was cancelled, the connection to the Dask scheduler was lost; grade again"
+        return report.result("error", reason, source_nb)
     try:
         result = future.result()
     except KilledWorker:
@@ -119,6 +127,8 @@ def grade(scheduler: str, work: list, root: Path, progress, base: Path, settings
     are in flight, so the scheduler never holds a whole class's notebooks at once.
     """
     distributed = _distributed()
+    import dask
+
     from autograder import cluster_task
 
     try:
@@ -128,6 +138,7 @@ def grade(scheduler: str, work: list, root: Path, progress, base: Path, settings
     chapters = sorted({job.chapter for job in work})
     sources = {c: nbs.read(nbs.source_path(c, root)) for c in chapters}
     expected = {c: cluster_task.fingerprint(c, root) for c in chapters}
+    patience = float(dask.config.get("autograder.no-worker-wait", NO_WORKER_WAIT))
     token = uuid.uuid4().hex[:12]
     plugin = f"autograder-warm-runner-{token}"
     rows: dict[int, dict] = {}
@@ -138,10 +149,18 @@ def grade(scheduler: str, work: list, root: Path, progress, base: Path, settings
         rows[index] = {"student_id": job.student, "chapter": job.chapter, **result}
         report.progress(progress, len(rows), len(work), rows[index], time.monotonic() - start)
 
+    def no_worker(index: int) -> dict:
+        reason = (
+            f"not graded: the Dask scheduler at {scheduler} had no worker for {patience:g} s; "
+            "grade again once the cluster has workers"
+        )
+        return report.result("error", reason, sources[work[index].chapter])
+
     with client:
         client.register_plugin(cluster_task.WarmRunner(), name=plugin)
         try:
             waiting, running, finished = deque(range(len(work))), {}, queue.SimpleQueue()
+            tries = [0] * len(work)
             idle_since = None
             while waiting or running:
                 threads = _threads(client)
@@ -152,9 +171,15 @@ def grade(scheduler: str, work: list, root: Path, progress, base: Path, settings
                     if isinstance(raw, tuple):  # missing, a symbolic link, too large: no task needed
                         finish(index, report.result(*raw, sources[job.chapter]))
                         continue
-                    key = f"grade-{job.student}/{job.chapter}-{token}"
+                    tries[index] += 1
+                    key = f"grade-{job.student}/{job.chapter}-{token}-{tries[index]}"
                     args = (plugin, job.chapter, raw, settings, expected[job.chapter])
-                    future = client.submit(cluster_task.grade, *args, key=key)
+                    try:
+                        future = client.submit(cluster_task.grade, *args, key=key)
+                    except Exception as exc:  # the client gave up on the scheduler
+                        reason = f"not graded: the connection to the Dask scheduler at {scheduler} was lost ({exc})"
+                        finish(index, report.result("error", reason, sources[job.chapter]))
+                        continue
                     running[future] = index
                     future.add_done_callback(finished.put)
                 if not running:
@@ -164,20 +189,19 @@ def grade(scheduler: str, work: list, root: Path, progress, base: Path, settings
                     while not finished.empty():
                         done.append(finished.get())
                     for future in done:
-                        if future not in running:  # cancelled after the cluster lost its workers
+                        index = running.pop(future, None)
+                        if index is None:  # already written as not graded
                             continue
-                        index = running.pop(future)
+                        if future.cancelled() and tries[index] < SUBMISSIONS:  # the scheduler was out of reach
+                            waiting.appendleft(index)
+                            continue
                         finish(index, _result(future, sources[work[index].chapter]))
                 idle_since = None if threads else idle_since or time.monotonic()
-                if idle_since and time.monotonic() - idle_since > NO_WORKER_WAIT:
-                    reason = (
-                        f"not graded: the Dask scheduler at {scheduler} had no worker for {NO_WORKER_WAIT:g} s; "
-                        "grade again once the cluster has workers"
-                    )
+                if idle_since and time.monotonic() - idle_since > patience:
                     for future, index in [*running.items(), *((None, i) for i in waiting)]:
                         if future is not None:
                             future.cancel()
-                        finish(index, report.result("error", reason, sources[work[index].chapter]))
+                        finish(index, no_worker(index))
                     running.clear()
                     waiting.clear()
         finally:

@@ -52,13 +52,20 @@ class WarmRunner(WorkerPlugin):
         self.zygote.close()
 
 
+def _cold() -> WarmRunner:
+    """A runner set without a zygote: each notebook then starts its own Python, as `python -m autograder.worker`."""
+    runner = WarmRunner()
+    runner.unavailable, runner.fingerprints, runner.zygote = sandbox.available(), {}, None
+    return runner
+
+
 def grade(plugin: str, chapter: str, raw: bytes, settings: dict, expected: str) -> dict:
     """Grade one submission's bytes on this worker; the result dict of :func:`autograder.worker.grade_job`.
 
     ``plugin`` names this run's :class:`WarmRunner`; ``settings`` are the job's limits and
     ``hide``; ``expected`` is the :func:`fingerprint` on the grading machine.
     """
-    warm = get_worker().plugins[plugin]
+    warm = get_worker().plugins.get(plugin) or _cold()  # registered with this run, unless the scheduler restarted
     if chapter not in warm.fingerprints:
         warm.fingerprints[chapter] = fingerprint(chapter)
     here = warm.fingerprints[chapter]

@@ -28,7 +28,12 @@ from autograder import cluster, report
 from autograder import notebooks as nbs
 from autograder.sandbox import available
 
-distributed = pytest.importorskip("distributed", reason="needs requirements-cluster.txt (make test installs it)")
+try:
+    import distributed
+except ImportError:
+    if os.environ.get("CI"):  # CI runs `make test`, which installs it: missing there is a failure
+        raise
+    pytest.skip("needs requirements-cluster.txt (make test installs it)", allow_module_level=True)
 
 # Generous: the development machine has 2 cores shared by several jobs.
 START_SECONDS = 180

@@ -11,31 +11,35 @@ exactly as on one machine (the same sandbox, limits and integrity checks) and
 returns the result as data; it writes nothing else, and :mod:`autograder.cluster`
 checks the result before it becomes a row.
 
-Imports Dask: only workers and ``grade --scheduler`` load this module.
+The Dask scheduler imports this module too (it unpickles the tasks and the
+plugin), so at import it loads nothing but Dask: the grader's modules (nbformat
+and its schema checks take seconds to import) load inside the functions, on the
+workers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import tempfile
 from pathlib import Path
 
 from distributed import WorkerPlugin, get_worker
 
-from autograder import notebooks as nbs
-from autograder import sandbox, worker
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class CourseMismatch(RuntimeError):
     """This worker's copy of the grader or the course is not the one ``grade`` runs with."""
 
 
-def fingerprint(chapter: str, root: Path = nbs.ROOT) -> str:
+def fingerprint(chapter: str, root: Path = ROOT) -> str:
     """A digest of the grader's code and the chapter's source and release notebooks, as this node has them."""
+    from autograder import notebooks as nbs
+
     notebooks = [nbs.source_path(chapter, root), nbs.release_path(chapter, root)]
-    files = [*sorted((root / "autograder").glob("*.py")), *notebooks]
     digest = hashlib.sha256()
-    for path in files:
+    for path in [*sorted((root / "autograder").glob("*.py")), *notebooks]:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
@@ -43,20 +47,23 @@ def fingerprint(chapter: str, root: Path = nbs.ROOT) -> str:
 class WarmRunner(WorkerPlugin):
     """One warm zygote per Dask worker process, for the length of one ``grade`` run."""
 
-    def setup(self, worker) -> None:
-        self.unavailable = sandbox.available()  # None when this node can create the sandbox's namespaces
+    zygote = None
+    unavailable: str | None = None  # why this node cannot create the sandbox's namespaces, if it cannot
+
+    async def setup(self, worker) -> None:
+        # Off the worker's event loop: importing the grader and trying `unshare` take seconds on a busy node.
+        await asyncio.get_running_loop().run_in_executor(None, self.start)
+
+    def start(self) -> None:
+        from autograder import sandbox
+
         self.fingerprints: dict[str, str] = {}  # chapter -> fingerprint, computed once per run
+        self.unavailable = sandbox.available()
         self.zygote = sandbox.Zygote()
 
     def teardown(self, worker) -> None:
-        self.zygote.close()
-
-
-def _cold() -> WarmRunner:
-    """A runner set without a zygote: each notebook then starts its own Python, as `python -m autograder.worker`."""
-    runner = WarmRunner()
-    runner.unavailable, runner.fingerprints, runner.zygote = sandbox.available(), {}, None
-    return runner
+        if self.zygote is not None:
+            self.zygote.close()
 
 
 def grade(plugin: str, chapter: str, raw: bytes, settings: dict, expected: str) -> dict:
@@ -65,7 +72,14 @@ def grade(plugin: str, chapter: str, raw: bytes, settings: dict, expected: str) 
     ``plugin`` names this run's :class:`WarmRunner`; ``settings`` are the job's limits and
     ``hide``; ``expected`` is the :func:`fingerprint` on the grading machine.
     """
-    warm = get_worker().plugins.get(plugin) or _cold()  # registered with this run, unless the scheduler restarted
+    from autograder import notebooks as nbs
+    from autograder import sandbox, worker
+
+    warm = get_worker().plugins.get(plugin)
+    if warm is None or not hasattr(warm, "fingerprints"):  # the scheduler restarted and forgot the plugin:
+        # each notebook then starts its own Python
+        warm = WarmRunner()
+        warm.fingerprints, warm.unavailable = {}, sandbox.available()
     if chapter not in warm.fingerprints:
         warm.fingerprints[chapter] = fingerprint(chapter)
     here = warm.fingerprints[chapter]
@@ -88,6 +102,6 @@ def grade(plugin: str, chapter: str, raw: bytes, settings: dict, expected: str) 
             "source": str(nbs.source_path(chapter)),
             "release": str(nbs.release_path(chapter)),
             "base": tmp,
-            "hide": [*settings.get("hide", []), tmp, str(nbs.ROOT)],
+            "hide": [*settings.get("hide", []), tmp, str(ROOT)],
         }
         return worker.grade_job(job, warm.zygote)

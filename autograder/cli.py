@@ -75,7 +75,8 @@ otherwise it names what went wrong, and the score is 0:
 
 Exits 0 once every row is written, however the students did; 2 when it could
 not grade at all (a wrong folder layout, an unknown chapter, no sandbox on
-this machine without --no-sandbox), with a message saying how to fix it.
+this machine without --no-sandbox, --scheduler without Dask installed or with
+no scheduler at that address), with a message saying how to fix it.
 """
 
 

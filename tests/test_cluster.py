@@ -197,6 +197,22 @@ def test_a_worker_killed_mid_run_loses_no_notebook(tmp_path):
     assert reports(tmp_path / "remote") == reports(tmp_path / "local")
 
 
+def test_a_worker_on_another_commit_grades_nothing(two_workers):
+    from autograder.cluster_task import CourseMismatch, fingerprint
+    from autograder.cluster_task import grade as task
+
+    address, _ = two_workers
+    raw = nbs.dumps(notebook(REFERENCE)).encode()
+    settings = {"cell_timeout": 10, "notebook_timeout": 60, "sandbox": True, "hide": []}
+    with distributed.Client(address, set_as_default=False) as client:
+        # No plugin of that name (as after a scheduler restart): the task starts its own runner.
+        right = client.submit(task, "no-such-plugin", SLUG, raw, settings, fingerprint(SLUG), pure=False)
+        other = client.submit(task, "no-such-plugin", SLUG, raw, settings, "0" * 64, pure=False)
+        assert cluster.checked(right.result(timeout=GRADE_SECONDS), SOURCE)["score"] == FULL
+        with pytest.raises(CourseMismatch, match="check out the same commit there"):
+            other.result(timeout=GRADE_SECONDS)
+
+
 def test_with_no_worker_left_every_row_is_still_written(tmp_path):
     subs = tmp_path / "submissions"
     write(subs, "honest", notebook(REFERENCE))

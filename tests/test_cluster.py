@@ -291,6 +291,7 @@ FORGED = {
     "points while tampered": lambda r: r.update(status="tampered", reason="x"),
     "a status that is markup": lambda r: r.update(status="<b>ok</b>"),
     "passed as a string": lambda r: r["tests"][0].update(passed="yes"),
+    "a message that is not text": lambda r: r["tests"][1].update(message=["<b>", "x"]),
     "an empty result": lambda r: r.clear(),
 }
 

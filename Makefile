@@ -1,12 +1,13 @@
 # The commands the README promises. `make` sets everything up and runs the main job;
-# `make test` runs the whole test suite (what CI runs, through .ci/run).
+# `make test` runs the whole test suite (what CI runs, through .ci/run). Only `make test` and
+# `make bench-cluster` add Dask (requirements-cluster.txt, the optional cluster extra) to the venv.
 
 VENV   ?= .venv
 PYTHON ?= python3
 PY     := $(VENV)/bin/python
 SAMPLE_OUT := _build/sample-grades
 
-.PHONY: all main install book grade-sample test lint release sample-class clean bench-build shots bench-grade
+.PHONY: all main install install-cluster book grade-sample test lint release sample-class clean bench-build shots bench-grade bench-cluster
 
 all: main
 
@@ -28,6 +29,12 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
+$(VENV)/.cluster-installed: $(VENV)/.installed requirements-cluster.txt
+	$(PY) -m pip install --quiet -r requirements-cluster.txt
+	touch $@
+
+install-cluster: $(VENV)/.cluster-installed  ## add Dask, for `grade --scheduler` and tests/test_cluster.py
+
 book: install  ## the strict build: any warning fails it
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
@@ -40,7 +47,7 @@ lint: install
 	$(VENV)/bin/ruff check autograder tests benchmarks solutions/*/mistakes.py
 	$(VENV)/bin/ruff format --check autograder tests benchmarks
 
-test: install lint  ## everything CI checks
+test: install install-cluster lint  ## everything CI checks
 	$(PY) -m pytest
 
 bench-build: install  ## time a clean build and cached rebuilds (README, "Build speed")
@@ -48,6 +55,9 @@ bench-build: install  ## time a clean build and cached rebuilds (README, "Build 
 
 bench-grade: install  ## grade a generated class with plain nbgrader and with this grader (README, "Grading at scale")
 	$(PY) benchmarks/grading_speed.py
+
+bench-cluster: install install-cluster  ## grade one class locally and on a local Dask cluster of 2 workers (README, "Grading at scale")
+	$(PY) benchmarks/cluster_speed.py
 
 shots: install  ## screenshots of each chapter's key figures at desktop and phone widths, in /tmp/shots
 	$(PY) tests/browser/shots.py --out /tmp/shots

@@ -75,7 +75,8 @@ otherwise it names what went wrong, and the score is 0:
 
 Exits 0 once every row is written, however the students did; 2 when it could
 not grade at all (a wrong folder layout, an unknown chapter, no sandbox on
-this machine without --no-sandbox), with a message saying how to fix it.
+this machine without --no-sandbox, --scheduler without Dask installed or with
+no scheduler at that address), with a message saying how to fix it.
 """
 
 
@@ -97,6 +98,7 @@ def _release(args) -> int:
 
 
 def _grade(args) -> int:
+    from autograder.cluster import ClusterError
     from autograder.grade import LayoutError, grade
     from autograder.report import summary
     from autograder.sandbox import SandboxUnavailable
@@ -116,8 +118,9 @@ def _grade(args) -> int:
             notebook_timeout=args.timeout,
             sandbox=not args.no_sandbox,
             memory_mb=args.memory,
+            scheduler=args.scheduler,
         )
-    except (LayoutError, SandboxUnavailable) as exc:
+    except (LayoutError, SandboxUnavailable, ClusterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary(rows))
@@ -213,6 +216,13 @@ def parser() -> argparse.ArgumentParser:
         help="do not isolate student code in namespaces as user nobody (for machines without root or "
         "unshare); the audit hook, limits and integrity checks still apply, but student code can then "
         "see every file the grading user can read",
+    )
+    g.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://host:port): one task per "
+        "notebook, sandboxed on the workers, results checked and reports written here; needs "
+        "`pip install -r requirements-cluster.txt` (see README, Grading at scale)",
     )
     g.set_defaults(func=_grade)
 

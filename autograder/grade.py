@@ -117,6 +117,7 @@ def grade(
     progress=sys.stderr,
     sandbox: bool = True,
     memory_mb: int = 2048,
+    scheduler: str | None = None,
 ) -> list[dict]:
     """Grade every (student, chapter) pair and write the reports; return the rows.
 
@@ -124,9 +125,11 @@ def grade(
     audit hook, the rlimits and the integrity checks still apply); with
     ``sandbox=True`` a machine that cannot create namespaces raises
     SandboxUnavailable rather than grading less safely than asked.
+    ``scheduler`` (``tcp://host:port``) grades on that Dask cluster instead, where each
+    worker sandboxes (:mod:`autograder.cluster`); the rows are checked and written here.
     """
     students, chapters = plan(submissions, chapters, root)
-    if sandbox:
+    if sandbox and not scheduler:
         why = sandbox_module.available()
         if why:
             raise sandbox_module.SandboxUnavailable(
@@ -135,6 +138,14 @@ def grade(
             )
     work = [Job(s, c, submissions / s / c / f"{c}.ipynb") for s in students for c in chapters]
     hide = (str(Path(out).resolve()), str(Path(submissions).resolve()), str(Path(root).resolve()))
+    if scheduler:
+        from autograder import cluster
+
+        limits = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout, "memory_mb": memory_mb}
+        settings = {**limits, "sandbox": sandbox, "hide": list(hide)}
+        rows = cluster.grade(scheduler, work, root, progress, Path(submissions).resolve(), settings)
+        report.write_all(rows, out)
+        return rows
     rows: list[dict] = []
     start = time.monotonic()
     with sandbox_module.Zygote() as zygote, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

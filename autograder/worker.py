@@ -42,6 +42,15 @@ def read_submission(path: Path, base: Path | None = None):
     ``base`` is the submissions folder: no part of the path below it may be a
     symbolic link (a link to ``solutions/`` must not hand in the answers).
     """
+    raw = read_bytes(path, base)
+    return raw if isinstance(raw, tuple) else parse_submission(raw)
+
+
+def read_bytes(path: Path, base: Path | None = None):
+    """The submission's bytes (a regular file, no symbolic link, within MAX_BYTES), or (status, reason).
+
+    What :mod:`autograder.cluster` sends a worker with each task.
+    """
     path = Path(os.path.abspath(path))
     parts = [path]
     if base is not None:
@@ -74,6 +83,11 @@ def read_submission(path: Path, base: Path | None = None):
         return "unreadable", f"cannot be read ({exc.strerror})"
     if len(raw) > MAX_BYTES:
         return "unreadable", f"the file is larger than {MAX_BYTES >> 20} MB"
+    return raw
+
+
+def parse_submission(raw: bytes):
+    """The notebook in a submission's bytes, or (status, reason) when it is damaged or invalid."""
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):

@@ -60,12 +60,15 @@ class ReleaseError(RuntimeError):
     pass
 
 
-def run_reference(source_nb, cwd: Path) -> dict | None:
-    """Run the source notebook; return the demo reference data it exported."""
+def run_reference(source_nb, cwd: Path, env: dict[str, str] | None = None) -> dict | None:
+    """Run the source notebook; return the demo reference data it exported.
+
+    ``env`` adds environment variables for the kernel (the release test uses it).
+    """
     nb = copy.deepcopy(source_nb)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / REFERENCE_FILE
-        env = {"NBGRADER_EXECUTION": "release", "COURSE_REFERENCE_OUT": str(out)}
+        env = {**(env or {}), "NBGRADER_EXECUTION": "release", "COURSE_REFERENCE_OUT": str(out)}
         stopped = execute(nb, cwd, env)
         if stopped:
             raise ReleaseError(f"the source notebook did not run to the end: {stopped}")

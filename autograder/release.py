@@ -45,6 +45,9 @@ REFERENCE_FILE = "reference.json"
 KEPT_CELL_METADATA = ("nbgrader", "tags", "editable", "deletable")
 LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
+EXPORT_TIMEOUT = 900
+"""Seconds a cell may run in the release: an export cell computes every demo's data, which on a
+loaded two-core machine takes minutes rather than the seconds a grading cell is allowed."""
 DIGITS = 6
 """Significant digits a number keeps in reference.json: rounding moves it by at most 5e-6 of itself."""
 RTOL = 1e-5
@@ -69,7 +72,7 @@ def run_reference(source_nb, cwd: Path, env: dict[str, str] | None = None) -> di
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / REFERENCE_FILE
         env = {**(env or {}), "NBGRADER_EXECUTION": "release", "COURSE_REFERENCE_OUT": str(out)}
-        stopped = execute(nb, cwd, env)
+        stopped = execute(nb, cwd, env, cell_timeout=EXPORT_TIMEOUT)
         if stopped:
             raise ReleaseError(f"the source notebook did not run to the end: {stopped}")
         for cell in nb.cells:

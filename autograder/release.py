@@ -221,7 +221,9 @@ def release(
         if differences:
             say(
                 f"chapters/{slug}/{REFERENCE_FILE}: {len(differences)} value(s) moved beyond the tolerance "
-                f"(relative {RTOL:g}, absolute {ATOL:g}) and were rewritten:\n{describe_differences(differences)}"
+                f"(relative {RTOL:g}, absolute {ATOL:g}) and were rewritten:\n{describe_differences(differences)}\n"
+                f"If solutions/{slug} did not change, these numbers depend on the machine: a demo is numerically "
+                "unstable and must be made stable there (tests/test_release.py says which)."
             )
         ref_path.write_text(text, encoding="utf-8")
         written.append(ref_path)

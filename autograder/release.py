@@ -6,7 +6,18 @@ cleared, and nbgrader's cell locks and checksums added. Before stripping, the
 whole source notebook is run once: a reference that fails one of its own tests
 stops the release, and the notebook's instructor-only cell saves the reference
 behaviour the demos show while students' functions are still stubs
-(``reference.json``). The output is byte-for-byte deterministic.
+(``reference.json``).
+
+The release notebook is byte-for-byte deterministic. The reference data are
+numbers computed by numpy, and their last bits depend on the machine (the BLAS
+kernel, the CPU's vector instructions): the release therefore keeps the
+committed ``reference.json`` whenever the fresh numbers agree with it to within
+a tolerance that such last-bit differences cannot reach (``RTOL``, ``ATOL``),
+and otherwise writes the new data and says which numbers moved and by how much.
+A demo whose numbers move by more than that from one machine to the next is
+numerically unstable (chaotic, or hinging on the last bit) and must be fixed in
+its source notebook; the release test checks this by perturbing every demo's
+inputs by one unit in the last place.
 """
 
 from __future__ import annotations
@@ -14,7 +25,9 @@ from __future__ import annotations
 import copy
 import json
 import math
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from nbgrader.preprocessors import (
@@ -32,18 +45,34 @@ REFERENCE_FILE = "reference.json"
 KEPT_CELL_METADATA = ("nbgrader", "tags", "editable", "deletable")
 LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
+EXPORT_TIMEOUT = 900
+"""Seconds a cell may run in the release: an export cell computes every demo's data, which on a
+loaded two-core machine takes minutes rather than the seconds a grading cell is allowed."""
+DIGITS = 6
+"""Significant digits a number keeps in reference.json: rounding moves it by at most 5e-6 of itself."""
+RTOL = 1e-5
+"""Relative tolerance between fresh and committed reference data. Rounding to DIGITS takes up to 5e-6.
+Measured on the five chapters: another BLAS kernel or thread count moves a number by at most 3e-10,
+and one-ulp noise on every demo's inputs by at most 1e-6 (chapter 1 rounds to 7 digits itself);
+a chaotic demo moves its numbers by 1e-2 to 1."""
+ATOL = 1e-12
+"""Absolute tolerance, for numbers that cancel to about zero (their relative error is meaningless)."""
+
 
 class ReleaseError(RuntimeError):
     pass
 
 
-def run_reference(source_nb, cwd: Path) -> dict | None:
-    """Run the source notebook; return the demo reference data it exported."""
+def run_reference(source_nb, cwd: Path, env: dict[str, str] | None = None) -> dict | None:
+    """Run the source notebook; return the demo reference data it exported.
+
+    ``env`` adds environment variables for the kernel (the release test uses it).
+    """
     nb = copy.deepcopy(source_nb)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / REFERENCE_FILE
-        env = {"NBGRADER_EXECUTION": "release", "COURSE_REFERENCE_OUT": str(out)}
-        stopped = execute(nb, cwd, env)
+        env = {**(env or {}), "NBGRADER_EXECUTION": "release", "COURSE_REFERENCE_OUT": str(out)}
+        stopped = execute(nb, cwd, env, cell_timeout=EXPORT_TIMEOUT)
         if stopped:
             raise ReleaseError(f"the source notebook did not run to the end: {stopped}")
         for cell in nb.cells:
@@ -59,19 +88,90 @@ def run_reference(source_nb, cwd: Path) -> dict | None:
         return json.loads(out.read_text())
 
 
-def _normalise(value):
-    """Floats to 6 significant digits, NaN and infinities to null, keys sorted later."""
+def _normalise(value, digits: int | None = DIGITS):
+    """JSON-ready data: floats to ``digits`` significant digits (all when None), NaN and infinities to None."""
     if isinstance(value, float):
-        return float(f"{value:.6g}") if math.isfinite(value) else None
+        if not math.isfinite(value):
+            return None
+        return float(f"{value:.{digits}g}") if digits else value
     if isinstance(value, dict):
-        return {str(k): _normalise(v) for k, v in value.items()}
+        return {str(k): _normalise(v, digits) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_normalise(v) for v in value]
+        return [_normalise(v, digits) for v in value]
     return value
 
 
 def dumps_reference(data: dict) -> str:
     return json.dumps(_normalise(data), sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= RTOL * max(abs(a), abs(b)) + ATOL
+
+
+def reference_differences(committed, fresh, where: str = "") -> list[tuple[str, object, object]]:
+    """Where ``fresh`` reference data differ from ``committed`` by more than last-bit noise explains.
+
+    Both are JSON-like data; ``fresh`` may be unrounded and hold NaN or infinities (compared as
+    null, as they are stored). The structure must match exactly: the same keys, list lengths, and
+    types (null, bool, int, float, str); ints, bools and strings must be equal, floats close
+    (``RTOL``, ``ATOL``). Returns (path, committed value, fresh value) for every difference,
+    a path like ``training/plain/5/losses/13``; an empty list when they agree.
+    """
+    fresh = _normalise(fresh, digits=None)
+    return _differences(committed, fresh, where)
+
+
+def _differences(a, b, where: str) -> list[tuple[str, object, object]]:
+    kind = (type(a), type(b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return [(where or "/", sorted(a), sorted(b))]
+        return [d for k in sorted(a) for d in _differences(a[k], b[k], f"{where}/{k}" if where else k)]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [(where or "/", f"{len(a)} entries", f"{len(b)} entries")]
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{where}/{i}")]
+    if kind == (float, float):
+        return [] if _close(a, b) else [(where, a, b)]
+    if kind[0] is kind[1] and a == b:
+        return []
+    return [(where, a, b)]
+
+
+def describe_differences(differences: list[tuple[str, object, object]], limit: int = 10) -> str:
+    """Lines `path: committed -> fresh (relative change)`, the largest changes first, at most ``limit``."""
+
+    def size(d):
+        _, a, b = d
+        if isinstance(a, float) and isinstance(b, float):
+            return abs(a - b) / max(abs(a), abs(b))
+        return math.inf
+
+    ranked = sorted(differences, key=size, reverse=True)
+    lines = []
+    for path, a, b in ranked[:limit]:
+        change = f" (relative change {size((path, a, b)):.1e})" if math.isfinite(size((path, a, b))) else ""
+        lines.append(f"  {path}: {a!r} -> {b!r}{change}")
+    if len(ranked) > limit:
+        lines.append(f"  ... and {len(ranked) - limit} more")
+    return "\n".join(lines)
+
+
+def reference_text(committed: str | None, fresh: dict) -> tuple[str, list]:
+    """The reference.json to write: the committed text when ``fresh`` agrees with it, else new text.
+
+    Returns (text, differences); differences is empty when the committed text is kept.
+    """
+    if committed is not None:
+        try:
+            differences = reference_differences(json.loads(committed), fresh)
+        except json.JSONDecodeError:
+            differences = [("/", "unreadable JSON", "new data")]
+        if not differences:
+            return committed, []
+        return dumps_reference(fresh), differences
+    return dumps_reference(fresh), []
 
 
 def student_version(source_nb):
@@ -91,8 +191,19 @@ def student_version(source_nb):
     return nb
 
 
-def release(slug: str, root: Path = nbs.ROOT, out_root: Path | None = None) -> list[Path]:
-    """Write ``chapters/<slug>/`` (under ``out_root`` when given); return the files written."""
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def release(
+    slug: str, root: Path = nbs.ROOT, out_root: Path | None = None, say: Callable[[str], None] = _stderr
+) -> list[Path]:
+    """Write ``chapters/<slug>/`` (under ``out_root`` when given); return the files written.
+
+    The reference data are compared with the committed ``root/chapters/<slug>/reference.json``:
+    within the tolerance its bytes are kept; otherwise the new data are written and ``say``
+    reports which numbers moved.
+    """
     src = nbs.source_path(slug, root)
     if not src.is_file():
         raise ReleaseError(f"no source notebook at {src}")
@@ -103,8 +214,18 @@ def release(slug: str, root: Path = nbs.ROOT, out_root: Path | None = None) -> l
     written = [out_dir / f"{slug}.ipynb"]
     written[0].write_text(nbs.dumps(student_version(source_nb)), encoding="utf-8")
     ref_path = out_dir / REFERENCE_FILE
+    committed_path = root / "chapters" / slug / REFERENCE_FILE
     if reference is not None:
-        ref_path.write_text(dumps_reference(reference), encoding="utf-8")
+        committed = committed_path.read_text(encoding="utf-8") if committed_path.is_file() else None
+        text, differences = reference_text(committed, reference)
+        if differences:
+            say(
+                f"chapters/{slug}/{REFERENCE_FILE}: {len(differences)} value(s) moved beyond the tolerance "
+                f"(relative {RTOL:g}, absolute {ATOL:g}) and were rewritten:\n{describe_differences(differences)}\n"
+                f"If solutions/{slug} did not change, these numbers depend on the machine: a demo is numerically "
+                "unstable and must be made stable there (tests/test_release.py says which)."
+            )
+        ref_path.write_text(text, encoding="utf-8")
         written.append(ref_path)
     elif ref_path.exists():
         ref_path.unlink()

@@ -1,19 +1,113 @@
-"""The committed student release is exactly what `python -m autograder release` makes of the source."""
+"""The committed student release is what `python -m autograder release` makes of the source, on any machine.
+
+The release notebooks must match byte for byte. The demos' reference data are
+floating-point results whose last bits depend on the machine (the BLAS kernel
+numpy picks, the CPU's vector instructions, the thread count), so they must
+match within the release's tolerance, and no demo may be so unstable that its
+numbers move by more than that when its inputs move by one unit in the last
+place: such a demo would give every machine a different reference.json.
+"""
 
 import json
+import os
+import platform
 import shutil
 
+import nbformat
+import numpy as np
 import pytest
 from conftest import CHAPTERS, hidden_only_lines
 
 from autograder import notebooks as nbs
-from autograder.release import LEAKS, ReleaseError, release
+from autograder import release as rel
+from autograder.release import (
+    LEAKS,
+    ReleaseError,
+    describe_differences,
+    dumps_reference,
+    reference_differences,
+    reference_text,
+    release,
+    run_reference,
+    student_version,
+)
+
+# Injected before the instructor-only export cell of a copy of the source notebook: every float
+# drawn from a numpy Generator made by default_rng, and every float array passed to or returned
+# by a function defined in the notebook, is multiplied by 1 + 2**-52, one unit in the last place.
+# A stable demo moves by far less than the release's tolerance; a chaotic one by 1e-2 or more,
+# as it does between two machines.
+LAST_BIT_NOISE = """
+import functools as _functools
+import types as _types
+
+import numpy as _np
+
+_ULP = 1.0 + 2.0**-52
+
+
+def _nudge(value):
+    if isinstance(value, _np.ndarray) and value.dtype.kind == "f":
+        return value * _ULP
+    if type(value) is dict:
+        return {key: _nudge(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_nudge(item) for item in value)
+    return value
+
+
+class _NudgedGenerator(_np.random.Generator):
+    def normal(self, *args, **kwargs):
+        return _nudge_draw(super().normal(*args, **kwargs))
+
+    def standard_normal(self, *args, **kwargs):
+        return _nudge_draw(super().standard_normal(*args, **kwargs))
+
+    def uniform(self, *args, **kwargs):
+        return _nudge_draw(super().uniform(*args, **kwargs))
+
+
+def _nudge_draw(value):
+    return value * _ULP if isinstance(value, float) else _nudge(value)
+
+
+def _default_rng(seed=None):
+    return seed if isinstance(seed, _np.random.Generator) else _NudgedGenerator(_np.random.PCG64(seed))
+
+
+def _nudged(function):
+    @_functools.wraps(function)
+    def call(*args, **kwargs):
+        return _nudge(function(*_nudge(args), **_nudge(kwargs)))
+
+    return call
+
+
+_np.random.default_rng = _default_rng
+for _name, _value in list(globals().items()):
+    if isinstance(_value, _types.FunctionType) and _value.__module__ == "__main__" and not _name.startswith("_"):
+        globals()[_name] = _nudged(_value)
+"""
+
+
+def machine() -> str:
+    """What decides the last bits here: CPU architecture, numpy's BLAS, its kernel and threads settings."""
+    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+    settings = ", ".join(f"{k}={os.environ[k]}" for k in sorted(os.environ) if k.startswith(("OPENBLAS_", "OMP_")))
+    return (
+        f"{platform.machine()}, numpy {np.__version__} with {blas.get('name', '?')} {blas.get('version', '')}"
+        f" ({settings or 'no OPENBLAS_* or OMP_* settings'})"
+    )
 
 
 @pytest.fixture(scope="module")
-def regenerated(tmp_path_factory):
-    out = tmp_path_factory.mktemp("release")
-    return {slug: release(slug, out_root=out) for slug in CHAPTERS}, out
+def fresh():
+    """Each chapter's release notebook (text) and raw reference data, computed once on this machine."""
+    made = {}
+    for slug in CHAPTERS:
+        source = nbs.read(nbs.source_path(slug))
+        made[slug] = nbs.dumps(student_version(source)), run_reference(source, nbs.source_path(slug).parent)
+    return made
 
 
 def test_there_are_chapters():
@@ -21,16 +115,135 @@ def test_there_are_chapters():
 
 
 @pytest.mark.parametrize("slug", CHAPTERS)
-def test_release_matches_committed_copy(regenerated, slug):
+def test_release_notebook_matches_committed_copy(fresh, slug):
     # The committed copy was made by an earlier run: matching it byte for byte also shows the release is deterministic.
-    written, _ = regenerated
-    committed = sorted(p.name for p in (nbs.ROOT / "chapters" / slug).iterdir())
-    assert committed == sorted(p.name for p in written[slug]), "chapters/ holds other files than the release makes"
-    for path in written[slug]:
-        mine = (nbs.ROOT / "chapters" / slug / path.name).read_bytes()
-        assert mine == path.read_bytes(), (
-            f"chapters/{slug}/{path.name} differs from a fresh release: run `python -m autograder release {slug}`"
+    text, reference = fresh[slug]
+    expected = {f"{slug}.ipynb"} | ({"reference.json"} if reference is not None else set())
+    committed = {p.name for p in (nbs.ROOT / "chapters" / slug).iterdir()}
+    assert committed == expected, "chapters/ holds other files than the release makes"
+    assert nbs.release_path(slug).read_text(encoding="utf-8") == text, (
+        f"chapters/{slug}/{slug}.ipynb differs from a fresh release of solutions/{slug}: "
+        f"run `python -m autograder release {slug}` and commit the result"
+    )
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_reference_data_match_committed_copy(fresh, slug):
+    # Within the tolerance the release keeps the committed file: a fresh release leaves the checkout clean.
+    text, reference = fresh[slug]
+    if reference is None:
+        pytest.skip(f"{slug} exports no reference data")
+    committed = (nbs.ROOT / "chapters" / slug / "reference.json").read_text(encoding="utf-8")
+    differences = reference_differences(json.loads(committed), reference)
+    if differences and nbs.release_path(slug).read_text(encoding="utf-8") == text:
+        pytest.fail(
+            f"On this machine ({machine()}) the demos of {slug} compute {len(differences)} number(s) that differ "
+            f"from chapters/{slug}/reference.json by more than last-bit differences can explain "
+            f"(relative {rel.RTOL:g}), although solutions/{slug} matches its release. A demo is numerically "
+            "unstable here (chaotic, or hinging on the last bit): make it stable in the source notebook. "
+            "Regenerating reference.json would only move this failure to the machine it was made on. "
+            f"Committed -> this machine:\n{describe_differences(differences)}"
         )
+    assert not differences, (
+        f"solutions/{slug} changed since chapters/{slug} was made: run `python -m autograder release {slug}`"
+        f" and commit. Committed -> fresh:\n{describe_differences(differences)}"
+    )
+    assert reference_text(committed, reference) == (committed, [])
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_reference_data_survive_last_bit_noise(fresh, slug):
+    # Another machine rounds differently: one-ulp noise on every demo's inputs, on one BLAS thread
+    # (OMP_NUM_THREADS; this run's other settings are left as they are), must not move any number
+    # beyond the tolerance. A chaotic demo fails here on every machine.
+    _, reference = fresh[slug]
+    if reference is None:
+        pytest.skip(f"{slug} exports no reference data")
+    source = nbs.read(nbs.source_path(slug))
+    first_export = next(i for i, c in enumerate(source.cells) if nbs.INSTRUCTOR_TAG in nbs.tags(c))
+    source.cells.insert(first_export, nbformat.v4.new_code_cell(LAST_BIT_NOISE))
+    noisy = run_reference(source, nbs.source_path(slug).parent, env={"OMP_NUM_THREADS": "1"})
+    differences = reference_differences(json.loads(dumps_reference(reference)), noisy)
+    if differences:
+        pytest.fail(
+            f"{len(differences)} number(s) of {slug}'s reference data move beyond the release's tolerance "
+            f"(relative {rel.RTOL:g}) when the demos' inputs change by one unit in the last place: those demos are "
+            "chaotic or hinge on the last bit, so every machine would compute a different reference.json. Make them "
+            f"numerically stable in solutions/{slug}. Unperturbed -> perturbed:\n{describe_differences(differences)}"
+        )
+
+
+def test_last_bit_noise_catches_a_chaotic_demo(tmp_path):
+    # The perturbation reaches a demo's numbers: iterating the logistic map x -> 4x(1-x), chaotic, from a
+    # drawn start moves by far more than the tolerance, while a contracting map x -> x/2 + 1/4 does not.
+    define = nbformat.v4.new_code_cell(
+        "import json, os\nimport numpy as np\n\n"
+        "def iterate(x, r, steps=60):\n"
+        "    for _ in range(steps):\n"
+        "        x = r * x * (1 - x) if r == 4.0 else x / 2 + 0.25\n"
+        "    return x\n"
+    )
+    export = nbformat.v4.new_code_cell(
+        "x0 = np.random.default_rng(0).uniform(0.2, 0.8, 4)\n"
+        "data = {'chaotic': iterate(x0, 4.0).tolist(), 'stable': iterate(x0, 0.5).tolist()}\n"
+        "open(os.environ['COURSE_REFERENCE_OUT'], 'w').write(json.dumps(data))\n",
+        metadata={"tags": [nbs.INSTRUCTOR_TAG]},
+    )
+    clean = run_reference(nbformat.v4.new_notebook(cells=[define, export]), tmp_path)
+    noisy = run_reference(
+        nbformat.v4.new_notebook(cells=[define, nbformat.v4.new_code_cell(LAST_BIT_NOISE), export]), tmp_path
+    )
+    moved = {path.split("/")[0] for path, _, _ in reference_differences(json.loads(dumps_reference(clean)), noisy)}
+    assert moved == {"chaotic"}
+
+
+def test_rounding_boundaries_and_last_bits_keep_the_committed_file():
+    # Today's failure: 6-digit rounding flipped on last-bit differences. The tolerance absorbs both.
+    here, there = 1.2345650000000001, 1.2345649999999998
+    assert f"{here:.6g}" != f"{there:.6g}"  # the two sides of a rounding boundary, a few ulps apart
+    data = {"curve": [here, 0.1, -3.0e-20, float("nan")], "n": 3, "label": "x"}
+    committed = dumps_reference(data)
+    moved = {"curve": [there, 0.1 * (1 + 1e-9), 2.0e-20, float("inf")], "n": 3, "label": "x"}
+    assert reference_text(committed, moved) == (committed, [])
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda d: d["curve"].__setitem__(1, 0.1 * (1 + 3e-5)), "curve/1"),
+        (lambda d: d["curve"].__setitem__(0, float("nan")), "curve/0"),
+        (lambda d: d["curve"].append(1.0), "curve"),
+        (lambda d: d.update(n=4), "n"),
+        (lambda d: d.update(n=3.0), "n"),
+        (lambda d: d.update(label="y"), "label"),
+        (lambda d: d.update(extra=1), "/"),
+    ],
+)
+def test_a_real_change_rewrites_the_file_and_says_where(change, where):
+    data = {"curve": [1.5, 0.1, 2.0], "n": 3, "label": "x"}
+    committed = dumps_reference(data)
+    change(data)
+    text, differences = reference_text(committed, data)
+    assert text == dumps_reference(data) != committed
+    assert [d[0] for d in differences] == [where]
+    assert where in describe_differences(differences)
+
+
+def test_release_keeps_or_rewrites_reference_json(tmp_path, monkeypatch):
+    # The release itself: agreeing data leave the committed bytes untouched; moved data are written and reported.
+    slug = "02_momentum"
+    shutil.copytree(nbs.ROOT / "solutions" / slug, tmp_path / "solutions" / slug)
+    committed = dumps_reference({"curve": [1.5, 0.25]})
+    (tmp_path / "chapters" / slug).mkdir(parents=True)
+    (tmp_path / "chapters" / slug / "reference.json").write_text(committed)
+    said = []
+    monkeypatch.setattr(rel, "run_reference", lambda nb, cwd: {"curve": [1.5 * (1 + 1e-12), 0.25]})
+    release(slug, root=tmp_path, say=said.append)
+    assert (tmp_path / "chapters" / slug / "reference.json").read_text() == committed and said == []
+    monkeypatch.setattr(rel, "run_reference", lambda nb, cwd: {"curve": [1.5, 0.26]})
+    release(slug, root=tmp_path, say=said.append)
+    assert json.loads((tmp_path / "chapters" / slug / "reference.json").read_text()) == {"curve": [1.5, 0.26]}
+    assert len(said) == 1 and "curve/1: 0.25 -> 0.26" in said[0]
 
 
 @pytest.mark.parametrize("slug", CHAPTERS)

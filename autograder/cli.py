@@ -186,9 +186,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--no-sandbox",
         action="store_true",
-        help="do not isolate student code in namespaces as user nobody (for machines without root or "
-        "unshare); the audit hook, limits and integrity checks still apply, but student code can then "
-        "see every file the grading user can read",
+        help="do not isolate student code in namespaces as user nobody (for machines that cannot create "
+        "namespaces: see README); the audit hook, limits and integrity checks still apply, but student code can "
+        "then see every file the grading user can read",
     )
     g.set_defaults(func=_grade)
 

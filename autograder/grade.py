@@ -120,19 +120,23 @@ def grade(
 ) -> list[dict]:
     """Grade every (student, chapter) pair and write the reports; return the rows.
 
-    ``sandbox=False`` runs student code without namespaces and user switch (the
-    audit hook, the rlimits and the integrity checks still apply); with
-    ``sandbox=True`` a machine that cannot create namespaces raises
-    SandboxUnavailable rather than grading less safely than asked.
+    ``sandbox=False`` runs student code without namespaces (the audit hook, the
+    rlimits and the integrity checks still apply) and says so on ``progress``;
+    with ``sandbox=True`` a machine that cannot create namespaces raises
+    SandboxUnavailable (one line naming the options) rather than grading less
+    safely than asked.
     """
     students, chapters = plan(submissions, chapters, root)
     if sandbox:
         why = sandbox_module.available()
         if why:
-            raise sandbox_module.SandboxUnavailable(
-                f"cannot isolate student code: {why}. Run as root on Linux, or pass --no-sandbox "
-                "to grade with the in-process protections only (see README, Grading at scale)."
-            )
+            raise sandbox_module.SandboxUnavailable(f"cannot isolate student code: {why}.")
+    else:
+        print(
+            "sandbox off (--no-sandbox): student code runs without namespaces and can see every file you "
+            "can read; grade only trusted notebooks this way",
+            file=progress,
+        )
     work = [Job(s, c, submissions / s / c / f"{c}.ipynb") for s in students for c in chapters]
     hide = (str(Path(out).resolve()), str(Path(submissions).resolve()), str(Path(root).resolve()))
     rows: list[dict] = []

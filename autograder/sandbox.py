@@ -17,21 +17,23 @@ Why not a Jupyter kernel
     ipywidgets once, before any student code: a notebook starts in a few
     hundredths of a second instead of a kernel's three seconds, and each one
     still starts from the same clean state. ``python -m autograder.worker``
-    (one notebook) starts a fresh Python under ``unshare`` instead.
+    (one notebook) starts a fresh Python instead.
 
 Layers, from the outside in
-    1. Isolation (``isolate=True``, the default of ``grade``): the runner
-       starts in new network, mount and PID namespaces (``unshare``), with no
-       network at all (loopback down), a fresh ``/proc``, empty tmpfs mounted
-       over ``/work``, ``/root``, ``/home``, ``/tmp`` and the other places
-       where course files, submissions or reports can live (the Python
-       installation is bind-mounted back read-only), then drops to user
-       ``nobody`` (65534) with no capabilities and no-new-privs, under
-       rlimits: address space (a memory bomb raises ``MemoryError``), CPU
-       seconds, no new processes or threads (``RLIMIT_NPROC`` = 1: fork bombs
-       and background threads fail), file size and open files. Its stdout and
-       stderr go to ``/dev/null``: printing costs nothing and cannot fill a
-       disk.
+    1. Isolation (``isolate=True``, the default of ``grade``;
+       :mod:`autograder.isolation`): the runner starts in new network, mount
+       and PID namespaces, and for a grading user who is not root in a new
+       user namespace first (that user is ``nobody`` inside). It has no
+       network at all (loopback down), a fresh ``/proc``, every mount made
+       read-only, empty tmpfs over ``/work``, ``/root``, ``/home``, ``/tmp``
+       and the other places where course files, submissions or reports can
+       live (the Python installation is bind-mounted back read-only), a small
+       writable ``/tmp/work``, and runs as user ``nobody`` with no
+       capabilities and no-new-privs, under rlimits: address space (a memory
+       bomb raises ``MemoryError``), CPU seconds, no new processes or threads
+       (``RLIMIT_NPROC`` = 1: fork bombs and background threads fail), file
+       size and open files. Its stdout and stderr go to ``/dev/null``:
+       printing costs nothing and cannot fill a disk.
     2. An audit hook (``sys.addaudithook``, which cannot be removed), armed
        before the first student cell, denies what no exercise needs and what
        tampering does need: frame introspection (``sys._getframe`` except from
@@ -84,7 +86,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-NOBODY = 65534
+from autograder import isolation
+
 MAX_FRAME = 1 << 20
 MESSAGE_LIMIT = 500
 TRUSTED_PREFIXES = ("numpy",)
@@ -192,8 +195,6 @@ WARM = (
     "matplotlib.animation",
     "ipywidgets",
 )
-# Folders hidden behind an empty tmpfs inside the sandbox (besides the ones the caller names).
-HIDDEN = ("/work", "/root", "/home", "/srv", "/opt", "/mnt", "/media", "/var/tmp", "/var/lib", "/run", "/dev/shm")
 # Events denied once student code may run.
 DENIED = {
     "sys._current_frames",
@@ -255,27 +256,11 @@ class SandboxUnavailable(RuntimeError):
     """Namespaces cannot be created here; the message says what to do."""
 
 
+available = isolation.available
+
+
 # --------------------------------------------------------------------------------------------------
 # The trusted side.
-
-
-def available() -> str | None:
-    """None when the sandbox works on this machine, else why not."""
-    if os.geteuid() != 0:
-        return "the sandbox needs root (to create namespaces and switch to user nobody)"
-    if not shutil.which("unshare") or not shutil.which("mount"):
-        return "the sandbox needs util-linux's `unshare` and `mount`"
-    try:
-        done = subprocess.run(
-            ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--kill-child", "true"],
-            capture_output=True,
-            timeout=30,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"`unshare` failed: {exc}"
-    if done.returncode != 0:
-        return "`unshare --net --mount --pid` failed: " + done.stderr.decode(errors="replace").strip()[:200]
-    return None
 
 
 @dataclass
@@ -310,16 +295,13 @@ def _env() -> dict[str, str]:
     return env
 
 
-CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
-
-
 class Zygote:
     """A warm runner to fork from: one per grading run, shared by its threads.
 
     Starting Python and importing numpy, matplotlib and ipywidgets is most of a
     runner's start-up. The zygote does it once, before any student code, and
     forks a fresh child per notebook; the child then creates its own
-    namespaces (``unshare(2)``, as ``unshare --fork --mount-proc`` would) and
+    namespaces (:func:`autograder.isolation.enter`) and
     continues exactly as a runner started from scratch. No student code ever
     runs in the zygote, so every notebook still starts from the same clean
     state and stays an independent unit of work.
@@ -409,7 +391,6 @@ def _zygote(fd: int) -> int:
 
 def _runner_from_fork(plan_fd: int, result_fd: int) -> None:
     """In a fork of the zygote: namespaces if the plan asks for them, then the runner."""
-    import ctypes
     import json
 
     chunks = []
@@ -419,17 +400,7 @@ def _runner_from_fork(plan_fd: int, result_fd: int) -> None:
     plan = json.loads(b"".join(chunks))
     del chunks
     if plan["isolate"]:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET) != 0:
-            os._exit(71)
-        child = os.fork()  # the first process of the new PID namespace
-        if child:
-            os.close(result_fd)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(child, 0)
-            os._exit(0)
-        _mount("none", "/", None, MS_REC | MS_PRIVATE)
-        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        isolation.enter(result_fd)
     main([str(result_fd)], plan)
 
 
@@ -445,7 +416,7 @@ def run(
 ) -> Run:
     """Run ``cells`` (dicts: kind, source, name, hidden) in a fresh runner and collect the outcomes.
 
-    With a ``zygote`` the runner is forked from it; without, a new Python is started under ``unshare``.
+    With a ``zygote`` the runner is forked from it; without, a new Python is started.
     """
     import json
     import marshal
@@ -462,7 +433,6 @@ def run(
         "cpu_seconds": int(notebook_timeout) + 5,
         "workdir": scratch,
     }
-    prefix = ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc", "--kill-child"] if isolate else []
     result = Run()
     start = time.monotonic()
     read_fd, write_fd = os.pipe()
@@ -470,7 +440,7 @@ def run(
     try:
         if zygote is None:
             proc = subprocess.Popen(
-                [*prefix, sys.executable, "-s", "-m", "autograder.sandbox", str(write_fd)],
+                [sys.executable, "-s", "-m", "autograder.sandbox", str(write_fd)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -586,93 +556,27 @@ def run(
 # The runner. Everything below runs inside the sandbox.
 
 
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
-MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 4096, 8192, 16384, 1 << 18
-
-
-def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    """mount(2), straight from libc: no `mount` process per call."""
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    encode = lambda text: text.encode() if text is not None else None  # noqa: E731
-    if libc.mount(encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags), encode(data)) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"mount {target}: {os.strerror(err)}")
-
-
-def _isolate(hide: list[str]) -> str:
-    """Mount an empty view of the private folders, keep Python, drop to nobody. Returns the scratch dir."""
-
-    keep = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
-    covers = sorted({os.path.realpath(p) for p in (*HIDDEN, *hide) if os.path.isdir(p)}, key=len)
-    covers = [c for c in covers if c != "/tmp" and not c.startswith("/tmp/")]
-    top = [c for c in covers if not any(c.startswith(o + "/") for o in covers if o != c)]
-    staged = []
-    for i, path in enumerate(keep):
-        if any(path == c or path.startswith(c + "/") for c in top):
-            stage = f"/tmp/.keep{i}"
-            os.mkdir(stage)
-            _mount(path, stage, None, MS_BIND | MS_REC)
-            staged.append((stage, path))
-    for cover in top:
-        _mount("tmpfs", cover, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
-    for stage, path in staged:
-        os.makedirs(path, exist_ok=True)
-        _mount(stage, path, None, MS_MOVE)
-        _mount("none", path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
-        os.rmdir(stage)
-    work = "/tmp/work"
-    os.mkdir(work, 0o700)
-    os.chown(work, NOBODY, NOBODY)
-    os.chdir(work)
-    os.setgroups([])
-    os.setresgid(NOBODY, NOBODY, NOBODY)
-    os.setresuid(NOBODY, NOBODY, NOBODY)
-    return work
-
-
-def _limits(memory_mb: int, cpu_seconds: int) -> None:
-    import resource
-
-    for name, value in (
-        ("RLIMIT_AS", memory_mb << 20),
-        ("RLIMIT_CPU", cpu_seconds),
-        ("RLIMIT_FSIZE", 32 << 20),
-        ("RLIMIT_NOFILE", 256),
-        ("RLIMIT_CORE", 0),
-        ("RLIMIT_NPROC", 1),
-    ):
-        limit = getattr(resource, name)
-        _, hard = resource.getrlimit(limit)
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        resource.setrlimit(limit, (value, value))
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
-    except (OSError, AttributeError):
-        pass
-
-
 def main(argv: list[str] | None = None, plan: dict | None = None) -> int:
     """Run as the runner: with a private copy of the builtins, so the harness never calls a patched one."""
     import builtins
+    import json
     from types import FunctionType
 
     argv = argv or sys.argv[1:]
     if argv and argv[0] == "--zygote":
         return _zygote(int(argv[1]))
+    if plan is None:
+        plan = json.loads(sys.stdin.buffer.read())
+        if plan["isolate"]:
+            isolation.enter(int(argv[0]))
     private = dict(globals())
     private["__builtins__"] = dict(vars(builtins))
     return FunctionType(_main.__code__, private)(argv, plan)
 
 
-def _main(argv: list[str], plan: dict | None) -> int:
+def _main(argv: list[str], plan: dict) -> int:
     import ast
     import importlib
-    import json
 
     argv = argv or sys.argv[1:]
     out_fd = int(argv[0])
@@ -684,8 +588,6 @@ def _main(argv: list[str], plan: dict | None) -> int:
 
     import numpy as np
 
-    if plan is None:
-        plan = json.loads(sys.stdin.buffer.read())
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -693,10 +595,10 @@ def _main(argv: list[str], plan: dict | None) -> int:
     nonce = plan["nonce"]
     cells = plan["cells"]
     del plan["cells"], plan["nonce"]
-    work = _isolate(plan["hide"]) if plan["isolate"] else plan["workdir"]
+    work = isolation.confine(plan["hide"]) if plan["isolate"] else plan["workdir"]
     os.chdir(work)
     os.environ["HOME"] = work
-    _limits(plan["memory_mb"], plan["cpu_seconds"])
+    isolation.limits(plan["memory_mb"], plan["cpu_seconds"])
     work_real = os.path.realpath(work)
 
     dumps, write = marshal.dumps, os.write

@@ -14,14 +14,17 @@ from __future__ import annotations
 import csv
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import isolation_or_skip
 
 from autograder import notebooks as nbs
 from autograder.grade import grade
-from autograder.sandbox import available
+from autograder.isolation import HIDDEN
 
 SLUG = "02_momentum"
 SOURCE = nbs.read(nbs.source_path(SLUG))
@@ -223,7 +226,24 @@ HOSTILE = {
         "ok",
         BASE,
     ),
+    "regain-privileges": (  # no capability is left to become root again or to change the filesystem's root
+        wrong(
+            "import os\ndef _works(f):\n    try:\n        f()\n        return True\n    except (OSError, ValueError):\n"
+            "        return False\n_seen = _works(lambda: os.setresuid(0, 0, 0)) or _works(lambda: os.chroot('.'))",
+            RIGHT_IF_SEEN,
+        ),
+        "ok",
+        BASE,
+    ),
     "write-output": (wrong("open({out!r} + '/pwned.txt', 'w').write('x')"), "tampered", 0),
+    "unaudited-writes": (  # os.mkfifo raises no audit event: only the read-only mounts stop it
+        wrong(
+            "import os\nfor _p in ({out!r}, {home!r}, {course!r}, '/tmp', '/var/tmp', '/dev/shm'):\n"
+            "    try:\n        os.mkfifo(_p + '/pwned-fifo')\n    except OSError:\n        pass"
+        ),
+        "ok",
+        BASE,
+    ),
     "socket": (wrong("import socket\nsocket.create_connection(('127.0.0.1', 80), timeout=1)"), "tampered", 0),
     "subprocess": (wrong("import subprocess\nsubprocess.run(['touch', {out!r} + '/pwned.txt'])"), "tampered", 0),
     "fork-bomb": (wrong("import os\nwhile True:\n    os.fork()"), "tampered", 0),
@@ -318,9 +338,7 @@ def _other_chapter() -> str:
 
 @pytest.fixture(scope="module")
 def battery(tmp_path_factory):
-    reason = available()
-    if reason:
-        pytest.skip(f"no sandbox on this machine: {reason}")
+    isolation_or_skip()
     root = tmp_path_factory.mktemp("battery")
     subs, out = root / "submissions", root / "out"
     out.mkdir()
@@ -331,6 +349,8 @@ def battery(tmp_path_factory):
         "other": str(honest),
         "submissions": str(subs),
         "out": str(out),
+        "home": str(Path.home()),
+        "course": str(nbs.ROOT),
     }
     expected = {"honest": ("ok", FULL), "wrong": ("ok", BASE)}
     nbs.write(notebook(REFERENCE), honest)
@@ -381,8 +401,25 @@ def test_each_submission_gets_its_exact_score_and_status(battery, student):
 
 def test_nothing_was_written_outside_the_sandbox(battery):
     _, _, out = battery
-    assert not (out / "pwned.txt").exists()
-    assert not list(Path("/tmp").glob("pwned*"))
+    for folder in (out, Path.home(), nbs.ROOT, Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")):
+        assert not list(folder.glob("pwned*")), folder
+
+
+def test_the_runner_is_nobody_without_privileges_in_an_empty_read_only_world():
+    """What the runner's own view looks like, for whoever grades (root, or a normal user in a user namespace)."""
+    isolation_or_skip()
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.isolation", str(nbs.ROOT)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    seen = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    assert seen["uid"] == "65534 65534 gid 65534 65534"
+    for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(seen[key], 16) == 0, key
+    assert seen["NoNewPrivs"] == "1"
+    assert seen["processes"] == "[1]"  # its own PID namespace: no other process to signal or inspect
+    assert seen["visible"] == "[]", f"the hidden folders {HIDDEN} show files"
+    assert seen["writable"] == "[]"
 
 
 def test_the_reports_are_whole_and_hide_hidden_tests(battery):

@@ -6,15 +6,17 @@ import csv
 import html
 import io
 import json
+import os
 import subprocess
 import sys
 
 import nbformat
 import pytest
-from conftest import CHAPTERS, hidden_only_lines, write_submission
+from conftest import CHAPTERS, can_isolate, hidden_only_lines, sandbox_flags, write_submission
 
 from autograder import notebooks as nbs
 from autograder.grade import grade
+from autograder.isolation import SIMULATE_UNAVAILABLE
 from autograder.sample import build
 
 ROOT = nbs.ROOT
@@ -27,7 +29,7 @@ def cli(*args, cwd=ROOT):
 @pytest.fixture(scope="module")
 def sample_grades(tmp_path_factory):
     out = tmp_path_factory.mktemp("sample-grades")
-    done = cli("grade", "sample_class", "--out", str(out), "--jobs", "2")
+    done = cli("grade", "sample_class", "--out", str(out), "--jobs", "2", *sandbox_flags())
     assert done.returncode == 0, done.stderr
     with open(out / "grades.csv", newline="") as f:
         rows = {(r["student_id"], r["chapter"]): r for r in csv.DictReader(f)}
@@ -129,7 +131,7 @@ def tampered(tmp_path_factory):
     nb = nbs.fill_answers(release_nb, {**answers, "momentum_step": "import os\nos._exit(0)"})
     write_submission(subs, "exits", slug, nb)
 
-    rows = grade(subs, subs.parent / "tampered-out", jobs=2, progress=io.StringIO())
+    rows = grade(subs, subs.parent / "tampered-out", jobs=2, sandbox=can_isolate(), progress=io.StringIO())
     return {r["student_id"]: r for r in rows}
 
 
@@ -160,8 +162,8 @@ def test_grading_twice_gives_the_same_files(tmp_path):
     release_nb = nbs.read(nbs.release_path("02_momentum"))
     write_submission(subs, "solo", "02_momentum", release_nb)
     first, second = tmp_path / "first", tmp_path / "second"
-    assert cli("grade", str(subs), "--out", str(first)).returncode == 0
-    assert cli("grade", str(subs), "--out", str(second)).returncode == 0
+    assert cli("grade", str(subs), "--out", str(first), *sandbox_flags()).returncode == 0
+    assert cli("grade", str(subs), "--out", str(second), *sandbox_flags()).returncode == 0
     for name in ("grades.csv", "tests.csv", "feedback/solo/02_momentum.html"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
 
@@ -198,7 +200,7 @@ def test_a_wrong_layout_exits_2_and_says_how_to_fix_it(tmp_path, make, args, exp
 def test_a_named_chapter_gives_every_student_a_row(tmp_path):
     subs = tmp_path / "subs"
     (subs / "nobody").mkdir(parents=True)
-    done = cli("grade", str(subs), "--chapter", "02_momentum", "--out", str(tmp_path / "out"))
+    done = cli("grade", str(subs), "--chapter", "02_momentum", "--out", str(tmp_path / "out"), *sandbox_flags())
     assert done.returncode == 0, done.stderr
     with open(tmp_path / "out" / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -237,6 +239,7 @@ def test_the_worker_grades_one_submission_by_itself(tmp_path):
         "source": str(nbs.source_path(slug)),
         "release": str(nbs.release_path(slug)),
         "base": str(tmp_path / "subs"),
+        "sandbox": can_isolate(),
     }
     (tmp_path / "job.json").write_text(json.dumps(job))
     done = subprocess.run(
@@ -269,3 +272,27 @@ def test_the_summary_is_a_table_per_chapter(sample_grades):
     for column in ("students", "mean", "median", "full marks", "not ok"):
         assert column in header
     assert "most failed:" in stdout
+
+
+def test_without_namespaces_grade_stops_with_one_line_naming_the_options(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", "sample_class", "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, SIMULATE_UNAVAILABLE: "1"},
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    for words in ("cannot isolate student code", "as root", "user namespaces", "--no-sandbox"):
+        assert words in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_without_the_sandbox_says_so(tmp_path):
+    subs = tmp_path / "subs"
+    write_submission(subs, "solo", "02_momentum", nbs.read(nbs.release_path("02_momentum")))
+    said = io.StringIO()
+    rows = grade(subs, tmp_path / "out", sandbox=False, progress=said)
+    assert rows[0]["status"] == "ok"
+    assert said.getvalue().startswith("sandbox off (--no-sandbox)")

@@ -40,8 +40,16 @@ Writes, under --out:
   tests.csv       one row per student, chapter and test (points, message)
   feedback/<student_id>/<chapter>.html   what each student sees
 
-status is `ok` when the notebook was graded normally (whatever its score);
-otherwise it names what went wrong, and the score is 0:
+status is `ok` when the notebook was graded normally, whatever its score.
+A fault confined to one test does not change it: a test that runs past its
+time limit (100 times the reference's time for that test, at least 5 s, at
+most --cell-timeout), runs out of memory (--memory) or ends the process
+(os._exit, a crash) fails with a message that says so ("time limit: ...",
+"out of memory: ...", "crashed: ..."), and grading goes on with the next
+test from a clean state. The same fault in a cell of the student's own costs
+what that cell would have defined; cells after the last test are not run.
+`reason` lists each such fault ("test_x: time limit"). Otherwise status
+names what went wrong:
 
   missing         no notebook in the student's chapter folder
   unreadable      not a notebook: damaged or binary file, not valid JSON,
@@ -50,14 +58,12 @@ otherwise it names what went wrong, and the score is 0:
   invalid         a notebook edited outside Jupyter: two cells share an id,
                   or two answer cells claim the same function
   wrong-notebook  none of the chapter's answer cells (another chapter's file)
-  timeout         a cell ran longer than --cell-timeout, or the notebook
-                  longer than --timeout (an endless loop)
-  memory          the code ran out of memory (--memory)
+  timeout         the whole notebook ran longer than --timeout: the tests
+                  that ran keep their points, the others score 0
   tampered        the code tried to change how it is graded or to reach what
                   it must not (patching numpy or builtins, frame tricks,
                   files outside its folder, sockets, processes, forged
-                  results)
-  crashed         the code ended the grading process (os._exit, a crash)
+                  results): the whole notebook scores 0
   error           the grader itself failed on this notebook (a bug: report it)
 
 Exits 0 once every row is written, however the students did; 2 when it could
@@ -167,21 +173,23 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=600,
         metavar="SECONDS",
-        help="time limit for one notebook; past it the notebook scores 0 (default: %(default)s)",
+        help="time limit for one notebook in all; past it status timeout, and the tests that ran keep their "
+        "points (default: %(default)s)",
     )
     g.add_argument(
         "--cell-timeout",
         type=float,
         default=60,
         metavar="SECONDS",
-        help="time limit for one cell; past it the notebook scores 0, status timeout (default: %(default)s)",
+        help="time limit for one cell, and the most any test may take; past it that test fails (or the cell "
+        "is skipped) and grading goes on (default: %(default)s)",
     )
     g.add_argument(
         "--memory",
         type=int,
         default=2048,
         metavar="MB",
-        help="address-space limit of one notebook's process; past it status memory (default: %(default)s)",
+        help="address-space limit of one notebook's process; past it the test that asked fails (default: %(default)s)",
     )
     g.add_argument(
         "--no-sandbox",

@@ -22,19 +22,19 @@ TEST_COLUMNS = ["student_id", "chapter", "test", "hidden", "points", "max_points
 
 
 def result(status: str, reason: str, source_nb, outcomes: dict | None = None) -> dict:
-    """One notebook's row: every test of the source, scored only when the status is ok."""
+    """One notebook's row: every test of the source; a test that ran keeps its result unless tampered."""
     tests = []
     for cell in nbs.test_cells(source_nb):
         gid = nbs.grade_id(cell)
         outcome = dict((outcomes or {}).get(gid) or {"passed": False, "message": "not run: " + reason})
-        if status != "ok" and outcome["passed"]:
+        if status == "tampered" and outcome["passed"]:
             outcome = {"passed": False, "message": f"not counted: {reason}"}
         tests.append(
             {
                 "test": gid,
                 "hidden": nbs.is_hidden(cell),
                 "max_points": nbs.points(cell),
-                "points": nbs.points(cell) if outcome["passed"] and status == "ok" else 0.0,
+                "points": nbs.points(cell) if outcome["passed"] and status != "tampered" else 0.0,
                 **outcome,
             }
         )

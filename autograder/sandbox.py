@@ -65,10 +65,13 @@ Layers, from the outside in
        or an array subclass that rewrites comparisons, never reaches a test.
     6. Results travel over a pipe the trusted side created, in frames sealed
        with a random nonce that only the runner's closures hold (stdin, which
-       carried it, is closed before student code runs). Anything on that pipe
-       that is not a well-formed frame with the nonce marks the notebook
-       ``tampered``; an exit without the final frame is ``crashed``. Time
-       limits are enforced from outside, by killing the process.
+       carried it, is closed before student code runs; see
+       :mod:`autograder.protocol`). Anything on that pipe that is not a
+       well-formed frame with the nonce marks the notebook ``tampered``.
+    7. Faults cost only their cell. Time limits are enforced from outside, by
+       killing the runner; a cell that runs past its limit or ends the runner
+       (``os._exit``, a segfault) gets a fault outcome, and a fresh runner runs
+       the notebook again without that cell (see :func:`run`).
 
 Residual risk is discussed in the README ("Grading at scale").
 """
@@ -86,10 +89,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import isolation
+from autograder import isolation, protocol
 
-MAX_FRAME = 1 << 20
 MESSAGE_LIMIT = 500
+FLOOR = 5.0  # seconds: no test's time limit is shorter
 TRUSTED_PREFIXES = ("numpy",)
 TRUSTED_MODULES = (
     "builtins",
@@ -265,12 +268,14 @@ available = isolation.available
 
 @dataclass
 class Run:
-    """What came back from one runner."""
+    """What came back from running one notebook (one runner, or more after faults)."""
 
     outcomes: dict[int, dict] = field(default_factory=dict)  # cell index -> outcome
-    status: str = "ok"  # ok, timeout, memory, tampered, crashed
+    status: str = "ok"  # ok, timeout, tampered, error
     reason: str = ""
     seconds: float = 0.0
+    faults: list[int] = field(default_factory=list)  # cells stopped by a time limit or a crash, in order
+    durations: dict[int, float] = field(default_factory=dict)  # cell index -> seconds it ran
 
 
 def _env() -> dict[str, str]:
@@ -413,28 +418,64 @@ def run(
     notebook_timeout: float,
     memory_mb: int = 2048,
     zygote: Zygote | None = None,
+    test_limit=None,
 ) -> Run:
-    """Run ``cells`` (dicts: kind, source, name, hidden) in a fresh runner and collect the outcomes.
+    """Run ``cells`` (dicts: kind, source, name, hidden) and collect the outcomes, a fault costing only its cell.
 
-    With a ``zygote`` the runner is forked from it; without, a new Python is started.
+    A cell that runs past its time limit or ends the runner (a crash, ``os._exit``, a signal)
+    gets a fault outcome (``fault``: ``time limit`` or ``crashed``), and a fresh runner runs the
+    notebook again without it, so the next cell starts from a clean state; cells that already
+    have an outcome keep the first one. A test's time limit is ``test_limit(name)`` seconds,
+    asked for only when the test has run for :data:`FLOOR` seconds (it may take a while to
+    answer: the grader times the reference then); without ``test_limit``, ``cell_timeout``.
+    Other cells get ``cell_timeout``. The notebook's whole run, restarts included, gets
+    ``notebook_timeout``: past it the status is ``timeout``, and the cells that ran keep
+    their outcomes. ``tampered`` stops everything.
+
+    With a ``zygote`` each runner is forked from it; without, a new Python is started.
     """
+    result = Run()
+    start = time.monotonic()
+    deadline = start + notebook_timeout
+    skip: set[int] = set()
+    while True:
+        fault = _attempt(cells, skip, result, deadline, isolate, hide, cell_timeout, memory_mb, zygote, test_limit)
+        if fault is None or result.status != "ok":
+            break
+        index, outcome = fault
+        skip.add(index)
+        result.outcomes.setdefault(index, outcome)
+        result.faults.append(index)
+        if all(i in result.outcomes for i in range(len(cells))):
+            break
+    if result.status == "timeout":
+        result.reason = f"the notebook took longer than {notebook_timeout:g} s in all"
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def fault(what: str, how: str) -> dict:
+    """The outcome of a cell that a fault stopped: ``what`` (time limit, crashed) and how."""
+    return {"ok": False, "fault": what, "ename": what, "evalue": how}
+
+
+def _attempt(cells, skip, result, deadline, isolate, hide, cell_timeout, memory_mb, zygote, test_limit):
+    """One runner over ``cells`` minus ``skip``, outcomes into ``result``; returns a fault (index, outcome) or None."""
     import json
-    import marshal
     import secrets
 
     nonce = secrets.token_hex(16)
     scratch = None if isolate else tempfile.mkdtemp(prefix="runner-")
     plan = {
         "cells": cells,
+        "skip": sorted(skip),
         "nonce": nonce,
         "isolate": isolate,
         "hide": sorted(set(hide)),
         "memory_mb": memory_mb,
-        "cpu_seconds": int(notebook_timeout) + 5,
+        "cpu_seconds": int(deadline - time.monotonic()) + 5,
         "workdir": scratch,
     }
-    result = Run()
-    start = time.monotonic()
     read_fd, write_fd = os.pipe()
     proc = None
     try:
@@ -475,71 +516,7 @@ def run(
                 plan_out.write(json.dumps(plan).encode())
         except BrokenPipeError:
             pass
-        buf = b""
-        current: int | None = None
-        cell_deadline = None
-        deadline = start + notebook_timeout
-        finished = False
-        while True:
-            now = time.monotonic()
-            limit = deadline if cell_deadline is None else min(deadline, cell_deadline)
-            if now >= limit:
-                _kill_group(pid)
-                result.status = "timeout"
-                if cell_deadline is not None and cell_deadline <= deadline and current is not None:
-                    kind = cells[current]["kind"]
-                    what = "a test" if kind == "test" else "a cell of the notebook"
-                    result.reason = f"{what} ran longer than {cell_timeout:g} s (an endless loop?)"
-                else:
-                    result.reason = f"the notebook took longer than {notebook_timeout:g} s in all"
-                break
-            ready, _, _ = select.select([read_fd], [], [], min(1.0, limit - now))
-            if not ready:
-                continue
-            chunk = os.read(read_fd, 65536)
-            if not chunk:
-                break
-            buf += chunk
-            while len(buf) >= 4:
-                size = int.from_bytes(buf[:4], "big")
-                if size > MAX_FRAME:
-                    buf = b""
-                    result.status, result.reason = "tampered", "garbage on the grader's result channel"
-                    break
-                if len(buf) < 4 + size:
-                    break
-                frame, buf = buf[4 : 4 + size], buf[4 + size :]
-                try:
-                    message = marshal.loads(frame)
-                    ok = type(message) is tuple and len(message) == 3 and message[0] == nonce
-                except Exception:
-                    ok = False
-                if not ok:
-                    result.status, result.reason = "tampered", "a forged message on the grader's result channel"
-                    continue
-                _, kind, data = message
-                if kind == "start" and type(data) is int:
-                    current, cell_deadline = data, time.monotonic() + cell_timeout
-                elif kind == "end" and type(data) is tuple and len(data) == 2 and type(data[1]) is dict:
-                    result.outcomes[data[0]] = data[1]
-                    cell_deadline = None
-                elif kind == "tampered" and result.status == "ok":
-                    result.status, result.reason = "tampered", str(data)[:MESSAGE_LIMIT]
-                elif kind == "memory" and result.status == "ok":
-                    result.status, result.reason = "memory", str(data)[:MESSAGE_LIMIT]
-                elif kind == "done":
-                    finished = True
-                elif kind == "failed":
-                    result.status, result.reason = "error", str(data)[:MESSAGE_LIMIT]
-            if result.status == "tampered":
-                _kill_group(pid)
-                break
-        if not finished and result.status == "ok":
-            if time.monotonic() - start >= notebook_timeout * 0.9:
-                result.status, result.reason = "timeout", "the notebook used up its CPU time"
-            else:
-                result.status = "crashed"
-                result.reason = "the notebook's code ended the grading process (os._exit, a crash or a signal)"
+        return _watch(cells, result, read_fd, protocol.Reader(nonce), deadline, cell_timeout, memory_mb, test_limit)
     finally:
         _kill_group(pid)
         if proc is not None:
@@ -548,8 +525,58 @@ def run(
         os.close(read_fd)
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
-    result.seconds = time.monotonic() - start
-    return result
+
+
+def _watch(cells, result, read_fd, reader, deadline, cell_timeout, memory_mb, test_limit):
+    """Read one runner's frames until it is done, dies or runs out of time; returns a fault or None."""
+    current = cell_start = cell_deadline = None
+    limit_known = True
+    while True:
+        now = time.monotonic()
+        if cell_deadline is not None and now >= cell_deadline and not limit_known:
+            limit_known = True  # the test has run FLOOR seconds: now its own limit is worth asking for
+            limit = min(cell_timeout, test_limit(cells[current]["name"]))
+            cell_deadline = cell_start + limit
+            continue
+        if now >= deadline and (cell_deadline is None or deadline <= cell_deadline):
+            result.status = "timeout"
+            return None
+        if cell_deadline is not None and now >= cell_deadline:
+            seconds = cell_deadline - cell_start
+            return current, fault("time limit", f"ran longer than {seconds:.0f} s (an endless loop?)")
+        until = deadline if cell_deadline is None else min(deadline, cell_deadline)
+        ready, _, _ = select.select([read_fd], [], [], min(1.0, until - now))
+        if not ready:
+            continue
+        chunk = os.read(read_fd, 65536)
+        if not chunk:
+            if current is not None:
+                return current, fault("crashed", "ended the grading process (os._exit, a crash or a signal)")
+            result.status, result.reason = "error", "the grader's runner ended before running a cell"
+            return None
+        try:
+            messages = reader.feed(chunk)
+        except protocol.Forged as exc:
+            result.status, result.reason = "tampered", str(exc)
+            return None
+        for kind, data in messages:
+            if kind == "start":
+                current, cell_start = data, time.monotonic()
+                is_test = cells[current]["kind"] == "test" and test_limit is not None
+                limit_known = not is_test
+                cell_deadline = cell_start + (min(FLOOR, cell_timeout) if is_test else cell_timeout)
+            elif kind == "end":
+                index, outcome = data
+                if index == current:
+                    result.durations[index] = time.monotonic() - cell_start
+                result.outcomes.setdefault(index, outcome)
+                current = cell_deadline = None
+            elif kind == "done":
+                return None
+            else:  # tampered, or the runner's own harness failed
+                result.status = "tampered" if kind == "tampered" else "error"
+                result.reason = str(data)[:MESSAGE_LIMIT]
+                return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -974,10 +1001,12 @@ def _main(argv: list[str], plan: dict) -> int:
     def graded_functions():
         return {gid: guard(ns_stu[gid]) for gid in graded_ids if callable(ns_stu.get(gid))}
 
-    memory = None
+    skip = set(plan["skip"])  # cells that faulted in an earlier runner of this notebook
     try:
         state["armed"] = True
         for index, cell in enumerate(cells):
+            if index in skip:
+                continue
             kind, source = cell["kind"], cell["source"]
             filename = f"<{kind} cell {index}>"
             if kind in ("answer", "extra") or (kind == "test" and not cell.get("hidden")):
@@ -1026,11 +1055,7 @@ def _main(argv: list[str], plan: dict) -> int:
                 send("end", (index, outcome))
                 send("tampered", f"the notebook's code tried to change how it is graded: {why}")
                 break
-            if outcome.get("memory") and memory is None:
-                memory = f"a cell ran out of memory (limit {plan['memory_mb']} MB)"
             send("end", (index, outcome))
-        if memory:
-            send("memory", memory)
         send("done")
     except BaseException as exc:  # the harness itself failed: report and stop
         with contextlib.suppress(BaseException):

@@ -55,6 +55,13 @@ def notebook(answers: dict[str, str], extra: str | None = None, at: int | None =
     return nb
 
 
+def fault(body: str) -> dict[str, str]:
+    """The reference's answers, but nesterov_step runs ``body`` when it is called."""
+    indented = "".join(f"    {line}\n" for line in body.splitlines())
+    return {**REFERENCE, "nesterov_step": f"def nesterov_step(theta, v, grad_fn, lr, alpha):\n{indented}"}
+
+
+HALF = 8.0  # momentum_step's tests: what a notebook whose nesterov_step faults keeps
 FAKE_PASS = "lambda *args, **kwargs: None"
 # Looking without opening: stat and listdir raise no audit event, so only the mount namespace hides these.
 LOOK = (
@@ -188,7 +195,7 @@ HOSTILE = {
         "ok",
         8,
     ),
-    "os-exit": ({**REFERENCE, "nesterov_step": "import os\nos._exit(0)"}, "crashed", 0),
+    "os-exit": ({**REFERENCE, "nesterov_step": "import os\nos._exit(0)"}, "ok", HALF),  # costs what it defines
     "kill-self": (wrong("import os\nos.kill(os.getpid(), 9)"), "tampered", 0),
     # Forging results on the grader's channel.
     "forge-results": (
@@ -255,9 +262,33 @@ HOSTILE = {
         "ok",
         1,
     ),
-    # Resources.
-    "endless-loop": (wrong("", "while True:\n    pass"), "timeout", 0),
-    "memory-bomb": (wrong("blob = bytearray(8 * 1024**3)"), "memory", 0),
+    # Resources and faults: each costs only the tests it stops (and what a cell that never finished defines).
+    "memory-bomb": (wrong("blob = bytearray(8 * 1024**3)"), "ok", 1),  # momentum_step is never defined
+}
+
+# Correct notebooks but for one fault: (answers, extra cell at the end or None, expected score, words in the reason).
+FAULTS = {
+    "one-function-loops": (fault("while True:\n    pass"), None, HALF, "test_nesterov_step_one_step: time limit"),
+    "one-function-exhausts-memory": (
+        fault("blob = bytearray(8 * 1024**3)"),
+        None,
+        HALF,
+        "test_nesterov_step_one_step: out of memory",
+    ),
+    "one-function-exits": (fault("import os\nos._exit(3)"), None, HALF, "test_nesterov_step_one_step: crashed"),
+    "one-function-segfaults": (  # C recursion past the stack: SIGSEGV
+        fault("import sys\nsys.setrecursionlimit(10**8)\ndef f(n):\n    return list(map(f, [n]))\nf(0)"),
+        None,
+        HALF,
+        "test_nesterov_step_one_step: crashed",
+    ),
+    "loops-while-defining": (
+        {**REFERENCE, "nesterov_step": "while True:\n    pass\n" + REFERENCE["nesterov_step"]},
+        None,
+        HALF,
+        "your cell defining nesterov_step: time limit",
+    ),
+    "late-endless-loop": (REFERENCE, "while True:\n    pass", FULL, ""),  # a scratch cell after every test
 }
 
 NOISY = {
@@ -363,12 +394,16 @@ def battery(tmp_path_factory):
     for student, (answers, extra) in NOISY.items():
         nbs.write(notebook(answers, extra), subs / student / SLUG / f"{SLUG}.ipynb")
         expected[student] = ("ok", FULL)
+    for student, (answers, extra, score, _) in FAULTS.items():
+        at = len(notebook(answers).cells) if extra else None
+        nbs.write(notebook(answers, extra, at), subs / student / SLUG / f"{SLUG}.ipynb")
+        expected[student] = ("ok", score)
     expected.update(_files(subs, out))
     rows = grade(subs, out, jobs=2, cell_timeout=5, notebook_timeout=60, progress=io.StringIO())
     return {r["student_id"]: r for r in rows}, expected, out
 
 
-CASES = ["honest", "wrong", *HOSTILE, *NOISY]
+CASES = ["honest", "wrong", *HOSTILE, *NOISY, *FAULTS]
 FILE_CASES = [
     "corrupt-json",
     "binary-garbage",
@@ -397,6 +432,17 @@ def test_each_submission_gets_its_exact_score_and_status(battery, student):
     assert row["max_score"] == FULL
     if row["status"] != "ok":
         assert row["reason"], "a status other than ok always says why"
+
+
+@pytest.mark.parametrize("student", FAULTS)
+def test_a_fault_is_named_in_the_reason_and_in_its_tests_message(battery, student):
+    rows, _, _ = battery
+    row, words = rows[student], FAULTS[student][3]
+    assert words in row["reason"] if words else row["reason"] == ""
+    if words.startswith("test_"):
+        test, what = words.split(": ")
+        message = next(t["message"] for t in row["tests"] if t["test"] == test)
+        assert message.startswith(what), message
 
 
 def test_nothing_was_written_outside_the_sandbox(battery):

@@ -18,6 +18,7 @@ from autograder import notebooks as nbs
 from autograder.grade import grade
 from autograder.isolation import SIMULATE_UNAVAILABLE
 from autograder.sample import build
+from autograder.worker import _reference_seconds, limit_for_test
 
 ROOT = nbs.ROOT
 
@@ -151,10 +152,40 @@ def test_a_notebook_of_another_chapter_scores_zero(tampered):
     assert "momentum_step" in row["reason"]
 
 
-def test_a_kernel_that_exits_scores_zero_with_a_reason(tampered):
+def test_a_cell_that_ends_the_process_costs_only_what_it_defines(tampered):
     row = tampered["exits"]
-    assert row["status"] == "crashed" and row["score"] == 0
-    assert all(t["message"].startswith("not run") for t in row["tests"])
+    assert (row["status"], row["reason"]) == ("ok", "your cell defining momentum_step: crashed")
+    failed = {t["test"] for t in row["tests"] if not t["passed"]}
+    assert failed == {t["test"] for t in row["tests"] if t["test"].startswith("test_momentum_step_")}
+    assert row["score"] == sum(t["max_points"] for t in row["tests"] if t["test"].startswith("test_nesterov_step_"))
+
+
+def test_the_whole_notebook_limit_keeps_the_tests_that_ran(tmp_path):
+    slug = "02_momentum"
+    answers = nbs.reference_answers(nbs.read(nbs.source_path(slug)))
+    loops = "def nesterov_step(theta, v, grad_fn, lr, alpha):\n    while True:\n        pass"
+    nb = nbs.fill_answers(nbs.read(nbs.release_path(slug)), {**answers, "nesterov_step": loops})
+    write_submission(tmp_path / "subs", "slow", slug, nb)
+    limits = {"cell_timeout": 30, "notebook_timeout": 6}
+    row = grade(tmp_path / "subs", tmp_path / "out", sandbox=can_isolate(), progress=io.StringIO(), **limits)[0]
+    assert (row["status"], row["reason"]) == ("timeout", "the notebook took longer than 6 s in all")
+    momentum = [t for t in row["tests"] if t["test"].startswith("test_momentum_step_")]
+    assert all(t["passed"] for t in momentum) and row["score"] == sum(t["max_points"] for t in momentum)
+    assert all(t["message"].startswith("not run") for t in row["tests"] if t["test"].startswith("test_nesterov_step_"))
+
+
+@pytest.mark.parametrize(("reference", "limit"), [(None, float("inf")), (0.0001, 5.0), (0.2, 20.0), (3.0, 300.0)])
+def test_a_tests_time_limit_is_a_hundred_times_the_references_and_at_least_a_few_seconds(reference, limit):
+    assert limit_for_test(reference) == pytest.approx(limit)
+
+
+def test_the_reference_is_timed_on_every_test():
+    slug = "02_momentum"
+    seconds = _reference_seconds(
+        nbs.source_path(slug), nbs.release_path(slug), can_isolate(), (str(ROOT / "solutions"),), 2048, None
+    )
+    assert set(seconds) == {nbs.grade_id(c) for c in nbs.test_cells(nbs.read(nbs.source_path(slug)))}
+    assert all(0 < s < 5 for s in seconds.values())
 
 
 def test_grading_twice_gives_the_same_files(tmp_path):
@@ -224,7 +255,8 @@ def test_main_package_help():
 
 def test_help_lists_every_status_and_the_sandbox_switch():
     done = cli("grade", "--help")
-    for word in ("timeout", "memory", "tampered", "crashed", "wrong-notebook", "invalid", "--no-sandbox", "--memory"):
+    words = ("timeout", "tampered", "wrong-notebook", "invalid", "--no-sandbox", "--memory", "time limit", "crashed")
+    for word in (*words, "out of memory", "100 times the reference"):
         assert word in done.stdout
 
 

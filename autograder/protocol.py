@@ -14,6 +14,7 @@ from __future__ import annotations
 import marshal
 
 MAX_FRAME = 1 << 20
+MESSAGE_LIMIT = 500  # characters of a message from student code (an exception, a reason)
 KINDS = ("start", "end", "tampered", "done", "failed")
 
 

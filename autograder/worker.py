@@ -8,7 +8,8 @@ alone, so the same command can run as one task of a batch or cluster job.
 
 This side is trusted: it reads the submission (without following symbolic
 links, within a size limit), the instructor's source and the release, and
-decides the score. Student code only ever runs in :mod:`autograder.sandbox`.
+decides the score. Student code only ever runs in the runner that :mod:`autograder.sandbox` starts
+(:mod:`autograder.executor`).
 
 The notebook that runs is assembled from the instructor's source: every test,
 visible and hidden, comes from there; from the submission only the answer

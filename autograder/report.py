@@ -108,7 +108,7 @@ def feedback_html(row: dict) -> str:
             f"<td class='message'>{e(t['message'])}{detail}</td></tr>"
         )
     status = ""
-    if row["status"] != "ok":
+    if row["status"] != "ok" or row["reason"]:  # ok with a reason: faults that cost some tests
         status = f'<p class="status">Status: <b>{e(row["status"])}</b>: {e(row["reason"])}</p>'
 
     return f"""<!DOCTYPE html>

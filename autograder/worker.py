@@ -262,7 +262,11 @@ def grade_notebook(
         if got.get("ok") is True:
             outcomes[cell["name"]] = {"passed": True, "message": ""}
             continue
-        message = _fault_message(got, memory_mb) or f"{got.get('ename', '')}: {got.get('evalue', '')}".strip(": ")
+        message = (
+            _fault_message(got, memory_mb)
+            or _not_defined(got, cells, run.outcomes, memory_mb)
+            or f"{got.get('ename', '')}: {got.get('evalue', '')}".strip(": ")
+        )
         outcome = {"passed": False, "message": _scrub(str(message), hidden)}
         if not cell["hidden"] and got.get("traceback") and not got.get("memory"):
             lines = str(got["traceback"]).splitlines()
@@ -279,6 +283,17 @@ def _fault_message(outcome: dict, memory_mb: int) -> str | None:
         return f"{outcome['fault']}: {outcome.get('evalue', '')}"
     if outcome.get("memory"):
         return f"out of memory: needed more than the {memory_mb} MB limit"
+    return None
+
+
+def _not_defined(outcome: dict, cells: list[dict], outcomes: dict[int, dict], memory_mb: int) -> str | None:
+    """A test that failed because the cell defining its function was stopped by a fault says so."""
+    if outcome.get("ename") != "NameError":
+        return None
+    for index, cell in enumerate(cells):
+        what = _fault_message(outcomes.get(index) or {}, memory_mb)
+        if what and cell["kind"] == "answer" and f"'{cell['name']}'" in str(outcome.get("evalue", "")):
+            return f"not run: your cell defining {cell['name']} did not finish ({what.split(':')[0]})"
     return None
 
 

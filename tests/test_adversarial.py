@@ -12,6 +12,7 @@ Honest but noisy notebooks must keep full marks.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import os
 import subprocess
@@ -436,13 +437,19 @@ def test_each_submission_gets_its_exact_score_and_status(battery, student):
 
 @pytest.mark.parametrize("student", FAULTS)
 def test_a_fault_is_named_in_the_reason_and_in_its_tests_message(battery, student):
-    rows, _, _ = battery
+    rows, _, out = battery
     row, words = rows[student], FAULTS[student][3]
     assert words in row["reason"] if words else row["reason"] == ""
     if words.startswith("test_"):
         test, what = words.split(": ")
         message = next(t["message"] for t in row["tests"] if t["test"] == test)
         assert message.startswith(what), message
+    if words.startswith("your cell defining nesterov_step"):
+        message = next(t["message"] for t in row["tests"] if t["test"] == "test_nesterov_step_one_step")
+        assert message == "not run: your cell defining nesterov_step did not finish (time limit)"
+    if words:
+        page = (out / "feedback" / student / f"{SLUG}.html").read_text()
+        assert html.escape(words) in page, "the feedback page says what stopped"
 
 
 def test_nothing_was_written_outside_the_sandbox(battery):

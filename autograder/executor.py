@@ -84,6 +84,7 @@ def _zygote(fd: int) -> int:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
     sock = socket.socket(fileno=fd)
+    sock.sendall(b"ready")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # runners are reaped by the kernel
     while True:
         try:

@@ -40,35 +40,27 @@ Layers, from the outside in
        (``RLIMIT_NPROC`` = 1: fork bombs and background threads fail), file
        size and open files. Its stdout and stderr go to ``/dev/null``:
        printing costs nothing and cannot fill a disk.
-    2. (:mod:`autograder.guards`) An audit hook (``sys.addaudithook``, which cannot be removed), armed
-       before the first student cell, denies what no exercise needs and what
-       tampering does need: frame introspection (``sys._getframe`` except from
-       a few library functions that only read a module name,
-       ``tb_frame``/``gi_frame``/``cr_frame``/``ag_frame``), ``gc``'s object
-       walkers, tracing and profiling hooks, ``ctypes``, new processes,
-       signals to other processes, sockets, and file access outside the
-       runner's own scratch folder (reading the Python installation
-       excepted). Any denied attempt marks the notebook ``tampered``.
-    3. (:mod:`autograder.executor`) The tests cannot be changed from inside. The cells come from the
-       instructor's source; the instructor's cells run in a namespace of
-       their own (the student's code runs in a second copy of it), and each
-       test cell runs in a fresh copy of the instructor's namespace, with a
-       private copy of the builtins, into which only the graded functions are
-       put, each behind a guard. So rebinding ``np``, a test helper or a
-       builtin in the student's namespace changes nothing the tests see.
-    4. Trusted modules (``builtins``, ``math``, every ``numpy`` module,
-       ``warnings``, ...) are snapshotted before student code runs, restored
-       before each test, and checked after every cell and after every call
-       of a graded function (the hot ones) or test (all of them). A change is
-       ``tampered``. Warning filters, ``np.seterr``, the working directory,
-       timers and signal handlers are reset before each test so that
-       settings a student made never cost them points.
-    5. The guard around each graded function hands it an opaque stand-in for
-       any function argument (so ``grad_fn.__globals__`` does not expose the
-       test's variables) and accepts only plain return values: numbers,
-       strings, ``None``, exact numpy arrays and scalars, and lists, tuples
-       and dicts of them. An object with an ``__eq__`` that always says yes,
-       or an array subclass that rewrites comparisons, never reaches a test.
+    2. An audit hook (:func:`autograder.guards.audit`), armed before the
+       first student cell, denies what no exercise needs and what tampering
+       does need (frame introspection, ``gc``'s object walkers, tracing,
+       ``ctypes``, processes, signals, sockets, files outside the runner's
+       scratch folder): ``tampered``.
+    3. The tests cannot be changed from inside (:mod:`autograder.executor`):
+       the cells come from the instructor's source; the instructor's cells
+       run in a namespace of their own, and each test in a fresh copy of it,
+       with a private copy of the builtins, into which only the graded
+       functions are put, each behind a guard. Rebinding ``np``, a test
+       helper or a builtin in the student's namespace changes nothing the
+       tests see.
+    4. Trusted modules (``builtins``, ``math``, every ``numpy`` module, ...)
+       are snapshotted, restored before each test and checked after every
+       cell and every call of a graded function
+       (:func:`autograder.guards.integrity`): a change is ``tampered``.
+       Settings a student made (warning filters, ``np.seterr``, timers, ...)
+       are reset before each test and never cost points.
+    5. Graded functions get opaque stand-ins for function arguments and may
+       return only plain values (:func:`autograder.guards.returns`): an
+       ``__eq__`` that always says yes never reaches a test.
     6. Results travel over a pipe the trusted side created, in frames sealed
        with a random nonce that only the runner's closures hold (stdin, which
        carried it, is closed before student code runs; see
@@ -177,6 +169,15 @@ class Zygote:
         finally:
             theirs.close()
         self._lock = threading.Lock()
+        self._sock.settimeout(600)  # the warm-up (numpy, matplotlib) is not charged to the first notebook's time
+        try:
+            ready = self._sock.recv(5, socket.MSG_WAITALL)
+        except OSError:
+            ready = b""
+        self._sock.settimeout(None)
+        if ready != b"ready":
+            self.close()
+            raise RuntimeError("the grader's warm runner did not start")
 
     def spawn(self, plan_fd: int, result_fd: int) -> int:
         """Fork a runner reading its plan from ``plan_fd``; returns its pid (a process group leader)."""

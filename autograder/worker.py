@@ -232,13 +232,9 @@ def grade_notebook(
         )
     nb, _ = assemble(source_nb, release_nb, submission)
     cells = plan(nb)
-    hide = [
-        str(source_path.parent.parent),
-        str(Path(submission_path).parent),
-        *([str(base)] if base else []),
-        *(hide or []),
-    ]
-    limits = _TestLimits(source_path, release_path, isolate, hide, memory_mb, zygote)
+    hide = [str(source_path.parent.parent), *([str(base)] if base else []), *(hide or [])]
+    limits = _TestLimits(source_path, release_path, isolate, hide, memory_mb, zygote)  # one reference per chapter
+    hide = [*hide, str(Path(submission_path).parent)]
     run = sandbox.run(
         cells,
         isolate=isolate,

@@ -166,12 +166,15 @@ def test_the_whole_notebook_limit_keeps_the_tests_that_ran(tmp_path):
     loops = "def nesterov_step(theta, v, grad_fn, lr, alpha):\n    while True:\n        pass"
     nb = nbs.fill_answers(nbs.read(nbs.release_path(slug)), {**answers, "nesterov_step": loops})
     write_submission(tmp_path / "subs", "slow", slug, nb)
-    limits = {"cell_timeout": 30, "notebook_timeout": 6}
+    limits = {"cell_timeout": 30, "notebook_timeout": 10}
     row = grade(tmp_path / "subs", tmp_path / "out", sandbox=can_isolate(), progress=io.StringIO(), **limits)[0]
-    assert (row["status"], row["reason"]) == ("timeout", "the notebook took longer than 6 s in all")
+    assert row["status"] == "timeout"
+    assert row["reason"].startswith("the notebook took longer than 10 s in all"), row["reason"]
     momentum = [t for t in row["tests"] if t["test"].startswith("test_momentum_step_")]
     assert all(t["passed"] for t in momentum) and row["score"] == sum(t["max_points"] for t in momentum)
-    assert all(t["message"].startswith("not run") for t in row["tests"] if t["test"].startswith("test_nesterov_step_"))
+    nesterov = [t["message"] for t in row["tests"] if t["test"].startswith("test_nesterov_step_")]
+    # each nesterov test gets 5 s (its own limit) until the notebook's 10 s run out: the rest never ran
+    assert nesterov[0].startswith("time limit") and nesterov[-1].startswith("not run: the notebook took longer")
 
 
 @pytest.mark.parametrize(("reference", "limit"), [(None, float("inf")), (0.0001, 5.0), (0.2, 20.0), (3.0, 300.0)])

@@ -64,6 +64,9 @@ names what went wrong:
                   it must not (patching numpy or builtins, frame tricks,
                   files outside its folder, sockets, processes, forged
                   results): the whole notebook scores 0
+  crashed         the code ended the grading process between two cells (a
+                  finalizer calling os._exit): the cells that ran keep
+                  their results
   error           the grader itself failed on this notebook (a bug: report it)
 
 Exits 0 once every row is written, however the students did; 2 when it could

@@ -351,7 +351,11 @@ def _watch(cells, result, read_fd, reader, deadline, cell_timeout, memory_mb, te
         if not chunk:
             if current is not None:
                 return current, fault("crashed", "ended the grading process (os._exit, a crash or a signal)")
-            result.status, result.reason = "error", "the grader's runner ended before running a cell"
+            if result.outcomes:  # between two cells: a finalizer (__del__) of the student's that ended it
+                result.status = "crashed"
+                result.reason = "the notebook's code ended the grading process between two cells"
+            else:
+                result.status, result.reason = "error", "the grader's runner ended before running a cell"
             return None
         try:
             messages = reader.feed(chunk)

@@ -325,8 +325,11 @@ class _TestLimits:
         self.key = (Path(source), Path(release), isolate, tuple(hide), memory_mb, zygote)
 
     def __call__(self, test: str) -> float:
-        with _REFERENCE_LOCK:
-            seconds = _reference_seconds(*self.key)
+        try:
+            with _REFERENCE_LOCK:
+                seconds = _reference_seconds(*self.key)
+        except Exception:  # the reference could not be timed: the cell's limit (--cell-timeout) applies
+            seconds = {}
         return limit_for_test(seconds.get(test))
 
 

@@ -9,12 +9,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import nbformat
 import pytest
 from conftest import CHAPTERS, can_isolate, hidden_only_lines, sandbox_flags, write_submission
 
 from autograder import notebooks as nbs
+from autograder import protocol, sandbox
 from autograder.grade import grade
 from autograder.isolation import SIMULATE_UNAVAILABLE
 from autograder.sample import build
@@ -331,3 +333,28 @@ def test_a_run_without_the_sandbox_says_so(tmp_path):
     rows = grade(subs, tmp_path / "out", sandbox=False, progress=said)
     assert rows[0]["status"] == "ok"
     assert said.getvalue().startswith("sandbox off (--no-sandbox)")
+
+
+@pytest.mark.parametrize(
+    ("frames", "fault", "status"),
+    [
+        ([], None, "error"),  # before any cell: the grader's own runner failed
+        ([("start", 0)], "crashed", "ok"),  # during a cell: that cell's fault, grading goes on
+        ([("start", 0), ("end", (0, {"ok": True}))], None, "crashed"),  # between cells: a finalizer ended it
+    ],
+    ids=["before-any-cell", "during-a-cell", "between-cells"],
+)
+def test_a_runner_that_dies_is_blamed_on_what_it_was_doing(frames, fault, status):
+    nonce = "n" * 32
+    read_fd, write_fd = os.pipe()
+    send = protocol.sender(write_fd, nonce)
+    for kind, data in frames:
+        send(kind, data)
+    os.close(write_fd)
+    cells = [{"kind": "extra", "name": "", "source": "pass", "hidden": False}] * 2
+    result = sandbox.Run()
+    try:
+        got = sandbox._watch(cells, result, read_fd, protocol.Reader(nonce), time.monotonic() + 60, 60, 2048, None)
+    finally:
+        os.close(read_fd)
+    assert (got[1]["fault"] if got else None, result.status) == (fault, status)

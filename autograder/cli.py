@@ -50,8 +50,16 @@ would run as a formula (it starts with = + - @, a tab or a line break, as a
 student's error message can) gets a leading ' so it shows as text; numbers
 are written unquoted, as numbers.
 
-status is `ok` when the notebook was graded normally (whatever its score);
-otherwise it names what went wrong, and the score is 0:
+status is `ok` when the notebook was graded normally, whatever its score.
+A fault confined to one test does not change it: a test that runs past its
+time limit (100 times the reference's time for that test, at least 5 s, at
+most --cell-timeout), runs out of memory (--memory) or ends the process
+(os._exit, a crash) fails with a message that says so ("time limit: ...",
+"out of memory: ...", "crashed: ..."), and grading goes on with the next
+test from a clean state. The same fault in a cell of the student's own costs
+what that cell would have defined; cells after the last test are not run.
+`reason` lists each such fault ("test_x: time limit"). Otherwise status
+names what went wrong:
 
   missing         no notebook in the student's chapter folder
   unreadable      not a notebook: damaged or binary file, not valid JSON,
@@ -61,16 +69,17 @@ otherwise it names what went wrong, and the score is 0:
                   or two answer cells claim the same function
   wrong-notebook  none of the chapter's answer cells (another chapter's file)
   not-attempted   every answer cell is as released and no cell was added (a
-                  blank notebook): not run; each test says which function
+                  blank notebook): not run, 0; each test says which function
                   is not implemented yet
-  timeout         a cell ran longer than --cell-timeout, or the notebook
-                  longer than --timeout (an endless loop)
-  memory          the code ran out of memory (--memory)
+  timeout         the whole notebook ran longer than --timeout: the tests
+                  that ran keep their points, the others score 0
   tampered        the code tried to change how it is graded or to reach what
                   it must not (patching numpy or builtins, frame tricks,
                   files outside its folder, sockets, processes, forged
-                  results)
-  crashed         the code ended the grading process (os._exit, a crash)
+                  results): the whole notebook scores 0
+  crashed         the code ended the grading process between two cells (a
+                  finalizer calling os._exit): the cells that ran keep
+                  their results
   error           the grader itself failed on this notebook (a bug: report it)
 
 Exits 0 once every row is written, however the students did; 2 when it could
@@ -194,28 +203,30 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=600,
         metavar="SECONDS",
-        help="time limit for one notebook; past it the notebook scores 0 (default: %(default)s)",
+        help="time limit for one notebook in all; past it status timeout, and the tests that ran keep their "
+        "points (default: %(default)s)",
     )
     g.add_argument(
         "--cell-timeout",
         type=float,
         default=60,
         metavar="SECONDS",
-        help="time limit for one cell; past it the notebook scores 0, status timeout (default: %(default)s)",
+        help="time limit for one cell, and the most any test may take; past it that test fails (or the cell "
+        "is skipped) and grading goes on (default: %(default)s)",
     )
     g.add_argument(
         "--memory",
         type=int,
         default=2048,
         metavar="MB",
-        help="address-space limit of one notebook's process; past it status memory (default: %(default)s)",
+        help="address-space limit of one notebook's process; past it the test that asked fails (default: %(default)s)",
     )
     g.add_argument(
         "--no-sandbox",
         action="store_true",
-        help="do not isolate student code in namespaces as user nobody (for machines without root or "
-        "unshare); the audit hook, limits and integrity checks still apply, but student code can then "
-        "see every file the grading user can read",
+        help="do not isolate student code in namespaces as user nobody (for machines that cannot create "
+        "namespaces: see README); the audit hook, limits and integrity checks still apply, but student code can "
+        "then see every file the grading user can read",
     )
     g.add_argument(
         "--scheduler",

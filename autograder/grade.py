@@ -121,21 +121,25 @@ def grade(
 ) -> list[dict]:
     """Grade every (student, chapter) pair and write the reports; return the rows.
 
-    ``sandbox=False`` runs student code without namespaces and user switch (the
-    audit hook, the rlimits and the integrity checks still apply); with
-    ``sandbox=True`` a machine that cannot create namespaces raises
-    SandboxUnavailable rather than grading less safely than asked.
+    ``sandbox=False`` runs student code without namespaces (the audit hook, the
+    rlimits and the integrity checks still apply) and says so on ``progress``;
+    with ``sandbox=True`` a machine that cannot create namespaces raises
+    SandboxUnavailable (one line naming the options) rather than grading less
+    safely than asked.
     ``scheduler`` (``tcp://host:port``) grades on that Dask cluster instead, where each
     worker sandboxes (:mod:`autograder.cluster`); the rows are checked and written here.
     """
     students, chapters = plan(submissions, chapters, root)
-    if sandbox and not scheduler:
+    if not sandbox:
+        print(
+            "sandbox off (--no-sandbox): student code runs without namespaces and can see every file you "
+            "can read; grade only trusted notebooks this way",
+            file=progress,
+        )
+    elif not scheduler:  # on a cluster, each worker checks its own sandbox
         why = sandbox_module.available()
         if why:
-            raise sandbox_module.SandboxUnavailable(
-                f"cannot isolate student code: {why}. Run as root on Linux, or pass --no-sandbox "
-                "to grade with the in-process protections only (see README, Grading at scale)."
-            )
+            raise sandbox_module.SandboxUnavailable(f"cannot isolate student code: {why}.")
     work = [Job(s, c, submissions / s / c / f"{c}.ipynb") for s in students for c in chapters]
     hide = (str(Path(out).resolve()), str(Path(submissions).resolve()), str(Path(root).resolve()))
     if scheduler:

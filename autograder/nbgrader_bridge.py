@@ -49,12 +49,12 @@ from sqlalchemy.exc import SAWarning
 from traitlets import List
 from traitlets.config import Config, PyFileConfigLoader
 
+from autograder import messages
 from autograder import notebooks as nbs
 from autograder import release as course_release
 from autograder.grade import LayoutError, grade
 from autograder.report import summary
 from autograder.sandbox import SandboxUnavailable
-from autograder.worker import MESSAGE_LIMIT
 
 COURSE_ID = "optimization-for-deep-learning"
 CONFIG_FILE = "nbgrader_config.py"
@@ -281,7 +281,7 @@ class HideHiddenTests(NbGraderPreprocessor):
 
     def _summary(self, error):
         message = scrub(f"{error.get('ename', '')}: {error.get('evalue', '')}".strip(": "), self.secret)
-        note = f"{message[:MESSAGE_LIMIT]}\n(a hidden test: its code is not shown)"
+        note = f"{messages.cut(message)}\n(a hidden test: its code is not shown)"
         return nbformat.v4.new_output("error", ename=error.get("ename", ""), evalue="", traceback=[note])
 
 

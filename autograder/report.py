@@ -33,19 +33,19 @@ CONTROL_START = ("\t", "\r", "\n")
 
 
 def result(status: str, reason: str, source_nb, outcomes: dict | None = None) -> dict:
-    """One notebook's row: every test of the source, scored only when the status is ok."""
+    """One notebook's row: every test of the source; a test that ran keeps its result unless tampered."""
     tests = []
     for cell in nbs.test_cells(source_nb):
         gid = nbs.grade_id(cell)
         outcome = dict((outcomes or {}).get(gid) or {"passed": False, "message": "not run: " + reason})
-        if status != "ok" and outcome["passed"]:
+        if status == "tampered" and outcome["passed"]:
             outcome = {"passed": False, "message": f"not counted: {reason}"}
         tests.append(
             {
                 "test": gid,
                 "hidden": nbs.is_hidden(cell),
                 "max_points": nbs.points(cell),
-                "points": nbs.points(cell) if outcome["passed"] and status == "ok" else 0.0,
+                "points": nbs.points(cell) if outcome["passed"] and status != "tampered" else 0.0,
                 **outcome,
             }
         )
@@ -142,7 +142,7 @@ def feedback_html(row: dict) -> str:
             f"<td class='message'>{e(t['message'])}{detail}</td></tr>"
         )
     status = ""
-    if row["status"] != "ok":
+    if row["status"] != "ok" or row["reason"]:  # ok with a reason: faults that cost some tests
         status = f'<p class="status">Status: <b>{e(row["status"])}</b>: {e(row["reason"])}</p>'
 
     return f"""<!DOCTYPE html>

@@ -8,7 +8,8 @@ alone, so the same command can run as one task of a batch or cluster job.
 
 This side is trusted: it reads the submission (without following symbolic
 links, within a size limit), the instructor's source and the release, and
-decides the score. Student code only ever runs in :mod:`autograder.sandbox`.
+decides the score. Student code only ever runs in the runner that :mod:`autograder.sandbox` starts
+(:mod:`autograder.executor`).
 
 The notebook that runs is assembled from the instructor's source: every test,
 visible and hidden, comes from there; from the submission only the answer
@@ -25,6 +26,7 @@ import json
 import os
 import stat
 import sys
+import threading
 from pathlib import Path
 
 import nbformat
@@ -174,11 +176,15 @@ def _python(source: str) -> str:
 
 
 def plan(nb) -> list[dict]:
-    """The code cells to run, in order: kind (instructor, answer, extra, test), source, name, hidden."""
+    """The code cells to run, in order: kind (instructor, answer, extra, test), source, name, hidden.
+
+    The cells after the last test are left out: nothing there can change a score, so a
+    student's scratch cell at the end (an endless loop, say) costs neither points nor time.
+    """
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    last = max((i for i, c in enumerate(code) if c.metadata.get(STUDENT) is None and nbs.is_test(c)), default=-1)
     cells = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or not cell.source.strip():
-            continue
+    for cell in code[: last + 1]:
         kind = cell.metadata.get(STUDENT) or ("test" if nbs.is_test(cell) else "instructor")
         cells.append(
             {
@@ -231,12 +237,9 @@ def grade_notebook(
     untouched = messages.untouched(stubs, answers)
     if len(untouched) == len(stubs) and not any(c["kind"] == "extra" for c in cells):
         return _not_attempted(source_nb, untouched)
-    hide = [
-        str(source_path.parent.parent),
-        str(Path(submission_path).parent),
-        *([str(base)] if base else []),
-        *(hide or []),
-    ]
+    hide = [str(source_path.parent.parent), *([str(base)] if base else []), *(hide or [])]
+    limits = _TestLimits(source_path, release_path, isolate, hide, memory_mb, zygote)  # one reference per chapter
+    hide = [*hide, str(Path(submission_path).parent)]
     run = sandbox.run(
         cells,
         isolate=isolate,
@@ -245,6 +248,7 @@ def grade_notebook(
         notebook_timeout=notebook_timeout,
         memory_mb=memory_mb,
         zygote=zygote,
+        test_limit=limits,
     )
     outcomes = {}
     sources = {nbs.grade_id(c): c.source for c in nbs.test_cells(source_nb)}
@@ -261,15 +265,107 @@ def grade_notebook(
             continue
         ename, evalue = str(got.get("ename", "")), str(got.get("evalue", ""))
         used = messages.functions_used(sources.get(cell["name"], ""), list(stubs))
-        cause = _cause(used, untouched, answers, broken, ename, evalue)
+        cause = (
+            _fault_message(got, memory_mb)
+            or _not_defined(got, cells, run.outcomes, memory_mb)
+            or _cause(used, untouched, answers, broken, ename, evalue)
+        )
         hidden = sources.get(cell["name"]) if cell["hidden"] else None
         outcome = {"passed": False, "message": messages.failure(ename, evalue, hidden, cause, cells)}
-        if not cell["hidden"] and got.get("traceback"):
+        if not cell["hidden"] and got.get("traceback") and not got.get("memory"):
             outcome["traceback"] = messages.traceback(str(got["traceback"]), cells, secret)
         outcomes[cell["name"]] = outcome
-    if run.status != "ok":
-        return report.result(run.status, run.reason, source_nb, outcomes)
-    return report.result("ok", "", source_nb, outcomes)
+    reason = messages.cut("; ".join(r for r in (run.reason, _faults(cells, run.outcomes, memory_mb)) if r))
+    return report.result(run.status, reason, source_nb, outcomes)
+
+
+def _fault_message(outcome: dict, memory_mb: int) -> str | None:
+    """What stopped a cell, when a fault did: a time limit, a crash, running out of memory."""
+    if outcome.get("fault"):
+        return f"{outcome['fault']}: {outcome.get('evalue', '')}"
+    if outcome.get("memory"):
+        return f"out of memory: needed more than the {memory_mb} MB limit"
+    return None
+
+
+def _not_defined(outcome: dict, cells: list[dict], outcomes: dict[int, dict], memory_mb: int) -> str | None:
+    """A test that failed because the cell defining its function was stopped by a fault says so."""
+    if outcome.get("ename") != "NameError":
+        return None
+    for index, cell in enumerate(cells):
+        what = _fault_message(outcomes.get(index) or {}, memory_mb)
+        if what and cell["kind"] == "answer" and f"'{cell['name']}'" in str(outcome.get("evalue", "")):
+            return f"not run: your cell defining {cell['name']} did not finish ({what.split(':')[0]})"
+    return None
+
+
+def _faults(cells: list[dict], outcomes: dict[int, dict], memory_mb: int) -> str:
+    """The reason's account of faults, in order: which test or cell, and what stopped it."""
+    found = []
+    for index, cell in enumerate(cells):
+        what = _fault_message(outcomes.get(index) or {}, memory_mb)
+        if what is None or cell["kind"] == "instructor":
+            continue
+        where = {
+            "test": cell["name"],
+            "answer": f"your cell defining {cell['name']}",
+            "extra": "a cell you added",
+        }[cell["kind"]]
+        found.append(f"{where}: {what.split(':')[0]}")
+    return "; ".join(found)
+
+
+FACTOR = 100  # a test's time limit is this many times the reference's time for that test (at least FLOOR)
+
+
+class _TestLimits:
+    """Each test's time limit, from the reference's own time for it, measured only when first needed.
+
+    A test that runs past ``sandbox.FLOOR`` seconds asks for its limit; the first such ask of a
+    chapter grades the chapter's reference once, in the same sandbox and on the same machine
+    (so a slow or busy machine is slow for both), and every later ask is a lookup. An honest
+    class never asks: its tests take milliseconds, and grading costs nothing more.
+    """
+
+    def __init__(self, source: Path, release: Path, isolate: bool, hide: list[str], memory_mb: int, zygote) -> None:
+        self.key = (Path(source), Path(release), isolate, tuple(hide), memory_mb, zygote)
+
+    def __call__(self, test: str) -> float:
+        try:
+            with _REFERENCE_LOCK:
+                seconds = _reference_seconds(*self.key)
+        except Exception:  # the reference could not be timed: the cell's limit (--cell-timeout) applies
+            seconds = {}
+        return limit_for_test(seconds.get(test))
+
+
+def limit_for_test(reference_seconds: float | None) -> float:
+    """FACTOR times the reference's time, at least FLOOR; with no reference time, no limit but the cell's."""
+    if reference_seconds is None:
+        return float("inf")
+    return max(sandbox.FLOOR, FACTOR * reference_seconds)
+
+
+_REFERENCE_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=16)
+def _reference_seconds(source: Path, release: Path, isolate: bool, hide: tuple, memory_mb: int, zygote) -> dict:
+    """Test name -> seconds the reference answers took on it, graded in the sandbox like a submission."""
+    source_nb, release_nb = _chapter(source, release)
+    answers = nbs.reference_answers(source_nb)
+    nb, _ = assemble(source_nb, release_nb, nbs.fill_answers(release_nb, answers))
+    cells = plan(nb)
+    run = sandbox.run(
+        cells,
+        isolate=isolate,
+        hide=list(hide),
+        cell_timeout=600,
+        notebook_timeout=1200,
+        memory_mb=memory_mb,
+        zygote=zygote,
+    )
+    return {c["name"]: run.durations[i] for i, c in enumerate(cells) if c["kind"] == "test" and i in run.durations}
 
 
 def _not_attempted(source_nb, untouched: list[str]) -> dict:

@@ -8,6 +8,7 @@ submission's result adds it to one class that is graded once per session
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import nbformat
@@ -15,9 +16,33 @@ import pytest
 
 from autograder import notebooks as nbs
 from autograder.grade import grade
+from autograder.isolation import available
 from autograder.sample import mistakes
 
 CHAPTERS = nbs.chapter_slugs()
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def isolation_or_skip() -> None:
+    """For tests of the sandbox itself: skip, with the reason, where this machine cannot isolate (fail in CI)."""
+    reason = available()
+    if reason:
+        if in_ci():
+            pytest.fail(f"CI must be able to isolate student code: {reason}")
+        pytest.skip(f"no sandbox on this machine: {reason}")
+
+
+def can_isolate() -> bool:
+    """Tests that grade but do not test isolation use the sandbox where it works, and skip it elsewhere."""
+    return available() is None
+
+
+def sandbox_flags() -> list[str]:
+    """`grade`'s command-line flags for `can_isolate()`."""
+    return [] if can_isolate() else ["--no-sandbox"]
 
 
 def write_submission(folder: Path, student: str, slug: str, nb) -> Path:
@@ -49,7 +74,9 @@ def graded(tmp_path_factory):
 
     Returns {(student_id, chapter): row}. Student ids: `reference`, `stubs` (the
     release with a cell of the student's own, so that it is graded, not `not-attempted`),
-    `blank` (the release untouched), `mistake-<name>`.
+    `blank` (the release untouched), `mistake-<name>`. Sandboxed where the machine can
+    isolate student code (the scores do not depend on it; tests/test_adversarial.py tests
+    the sandbox).
     """
     root = tmp_path_factory.mktemp("class")
     subs = root / "submissions"
@@ -64,5 +91,5 @@ def graded(tmp_path_factory):
         for name, mistake in mistakes(slug).items():
             wrong = {**answers, mistake["function"]: mistake["source"]}
             write_submission(subs, f"mistake-{name}", slug, nbs.fill_answers(release_nb, wrong))
-    rows = grade(subs, root / "out", jobs=2, progress=io.StringIO())
+    rows = grade(subs, root / "out", jobs=2, sandbox=can_isolate(), progress=io.StringIO())
     return {(r["student_id"], r["chapter"]): r for r in rows}

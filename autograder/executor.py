@@ -1,0 +1,314 @@
+"""Executor: the runner process, the only one in which student code runs: it runs the cells and the tests.
+
+``python -m autograder.executor FD`` reads its plan (the cells, a nonce, the
+limits) on stdin and sends one result frame per cell to file descriptor FD
+(:mod:`autograder.protocol`); ``python -m autograder.executor --zygote FD``
+is the warm :class:`autograder.sandbox.Zygote` that forks runners instead.
+In order, a runner: enters its namespaces and confines itself
+(:mod:`autograder.isolation`), closes stdin, stdout and stderr, arms the
+guards (:mod:`autograder.guards`), and runs the cells with ``exec``:
+
+- the student's cells (answers, and cells they added) in the student's
+  namespace;
+- the instructor's setup cells in a namespace of their own and in a copy for
+  the student (so a student's rebinding of ``np`` or of a test helper never
+  reaches a test);
+- each test in a fresh copy of the instructor's namespace, with a private
+  copy of the builtins, into which only the graded functions are put, each
+  behind the guard of :func:`autograder.guards.returns`; trusted modules are
+  restored before and checked after.
+
+Cells the plan lists in ``skip`` (they faulted in an earlier runner of the
+same notebook) are not run. A denied event or a changed trusted module ends
+the run with ``tampered``. Everything the harness calls was bound before the
+first student cell, with a private copy of the builtins (see
+:func:`autograder.guards.privately`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+from autograder import guards, isolation, protocol
+from autograder.protocol import MESSAGE_LIMIT
+
+WARM = (
+    "numpy",
+    "numpy.testing",
+    "numpy.linalg",
+    "numpy.random",
+    "json",
+    "math",
+    "cmath",
+    "random",
+    "statistics",
+    "fractions",
+    "decimal",
+    "collections",
+    "typing",
+    "dataclasses",
+    "enum",
+    "functools",
+    "itertools",
+    "operator",
+    "pathlib",
+    "re",
+    "string",
+    "textwrap",
+    "time",
+    "datetime",
+    "warnings",
+    "contextlib",
+    "copy",
+    "abc",
+    "numbers",
+    "traceback",
+    "linecache",
+    "inspect",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "matplotlib.animation",
+    "ipywidgets",
+)
+
+
+def _zygote(fd: int) -> int:
+    """The zygote's loop: warm up, then fork one runner per request until the grader hangs up."""
+    import importlib
+    import signal
+    import socket
+
+    for name in WARM:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+    sock = socket.socket(fileno=fd)
+    sock.sendall(b"ready")
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # runners are reaped by the kernel
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, 64, 2)
+        except OSError:
+            break
+        if not message or len(fds) != 2:
+            break
+        pid = os.fork()
+        if pid == 0:
+            try:
+                sock.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                os.setsid()
+                _runner_from_fork(*fds)
+            finally:
+                os._exit(70)
+        for f in fds:
+            os.close(f)
+        sock.sendall(str(pid).encode())
+    return 0
+
+
+def _runner_from_fork(plan_fd: int, result_fd: int) -> None:
+    """In a fork of the zygote: namespaces if the plan asks for them, then the runner."""
+    import json
+
+    chunks = []
+    while chunk := os.read(plan_fd, 1 << 16):
+        chunks.append(chunk)
+    os.close(plan_fd)
+    plan = json.loads(b"".join(chunks))
+    del chunks
+    if plan["isolate"]:
+        isolation.enter(result_fd)
+    main([str(result_fd)], plan)
+
+
+def main(argv: list[str] | None = None, plan: dict | None = None) -> int:
+    """Run as the runner: with a private copy of the builtins, so the harness never calls a patched one."""
+    import json
+
+    argv = argv or sys.argv[1:]
+    if argv and argv[0] == "--zygote":
+        return _zygote(int(argv[1]))
+    if plan is None:
+        plan = json.loads(sys.stdin.buffer.read())
+        if plan["isolate"]:
+            isolation.enter(int(argv[0]))
+    return guards.privately(_main)(argv, plan)
+
+
+def _main(argv: list[str], plan: dict) -> int:
+    """The runner's body; runs through :func:`autograder.guards.privately` (see :func:`main`)."""
+    import ast
+    import builtins
+    import importlib
+
+    argv = argv or sys.argv[1:]
+    out_fd = int(argv[0])
+    for name in WARM:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    nonce = plan["nonce"]
+    cells = plan["cells"]
+    del plan["cells"], plan["nonce"]
+    work = isolation.confine(plan["hide"]) if plan["isolate"] else plan["workdir"]
+    os.chdir(work)
+    os.environ["HOME"] = work
+    isolation.limits(plan["memory_mb"], plan["cpu_seconds"])
+    send = guards.privately(protocol.sender)(out_fd, nonce)
+
+    # ---- the guards, armed before any student code
+    state = {"armed": False, "busy": False, "denied": None}
+    changed, restore, calm, builtins_snapshot = guards.privately(guards.integrity)(cells, work)
+    guards.privately(guards.audit)(state, os.path.realpath(work))
+    guard = guards.privately(guards.returns)(state, calm, changed)
+    parse, walk = ast.parse, ast.walk
+    ast_name, ast_store, ast_defs, ast_imports = (
+        ast.Name,
+        ast.Store,
+        (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef),
+        (ast.Import, ast.ImportFrom),
+    )
+    traceback_of = vars(BaseException)["__traceback__"].__get__
+    type_, len_, dict_, isinstance_ = type, len, dict, isinstance
+
+    # ---- running cells
+    def assigned(tree) -> set[str]:
+        names = set()
+        for node in walk(tree):
+            if isinstance(node, ast_name) and isinstance(node.ctx, ast_store):
+                names.add(node.id)
+            elif isinstance(node, ast_defs):
+                names.add(node.name)
+            elif isinstance(node, ast_imports):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        return names
+
+    def describe(exc, show, sources) -> dict:
+        """ename, evalue (and a traceback of visible code) of an exception; student code may run here."""
+        try:
+            ename = type_(exc).__name__
+            ename = ename[:80] if type_(ename) is str else "Exception"
+        except BaseException:
+            ename = "Exception"
+        try:
+            evalue = str(exc)
+            evalue = evalue[: 8 * MESSAGE_LIMIT] if type_(evalue) is str else ""  # cut to size by the grader
+        except BaseException:
+            evalue = "(the error message could not be shown)"
+        out = {"ename": ename, "evalue": evalue, "memory": isinstance_(exc, MemoryError)}
+        if show:
+            state["busy"] = True  # walking our own traceback: no student code runs in this loop
+            try:
+                entries, tb = [], traceback_of(exc)  # the base descriptor: a subclass property never runs here
+                while tb is not None and len_(entries) < 30:
+                    code = tb.tb_frame.f_code
+                    entries.append((code.co_filename, tb.tb_lineno, code.co_name))
+                    tb = tb.tb_next
+            except BaseException:
+                entries = []
+            finally:
+                state["busy"] = False
+            lines = ["Traceback (most recent call last):"]
+            for filename, lineno, name in entries[1:]:
+                if type_(filename) is not str or filename not in sources:
+                    continue
+                lines.append(f'  File "{filename}", line {lineno}, in {name}')
+                text = sources[filename].splitlines()
+                if 0 < lineno <= len(text):
+                    lines.append("    " + text[lineno - 1].strip())
+            lines.append(f"{ename}: {evalue}")
+            out["traceback"] = "\n".join(lines)[:4000]
+        return out
+
+    ns_inst = {"__name__": "__main__", "__builtins__": dict(builtins_snapshot)}
+    ns_stu = {"__name__": "__main__", "__builtins__": builtins}
+
+    def display(*args, **kwargs):
+        return None
+
+    class _Shell:
+        def run_line_magic(self, *a, **k):
+            return None
+
+        run_cell_magic = system = getoutput = run_line_magic
+
+    shell = _Shell()
+    for ns in (ns_inst, ns_stu):
+        ns["display"] = display
+        ns["get_ipython"] = lambda: shell
+    graded_ids = [c["name"] for c in cells if c["kind"] == "answer"]
+    visible = {}  # file name -> source of cells whose lines may appear in a traceback
+
+    def graded_functions():
+        return {gid: guard(ns_stu[gid]) for gid in graded_ids if callable(ns_stu.get(gid))}
+
+    skip = set(plan["skip"])  # cells that faulted in an earlier runner of this notebook
+    try:
+        state["armed"] = True
+        for index, cell in enumerate(cells):
+            if index in skip:
+                continue
+            kind, source = cell["kind"], cell["source"]
+            filename = f"<{kind} cell {index}>"
+            if kind in ("answer", "extra") or (kind == "test" and not cell.get("hidden")):
+                visible[filename] = source
+            send("start", index)
+            outcome = {"ok": True}
+            try:
+                code = compile(source, filename, "exec", dont_inherit=True)
+            except BaseException as exc:
+                outcome = {"ok": False, **describe(exc, True, {}), "traceback": ""}
+                code = None
+            if code is not None:
+                if kind == "test":
+                    restore()
+                    g = dict_(ns_inst)
+                    g["__builtins__"] = dict_(builtins_snapshot)
+                    for gid in graded_ids:
+                        g.pop(gid, None)
+                    g.update(graded_functions())
+                    try:
+                        exec(code, g)
+                    except BaseException as exc:
+                        outcome = {"ok": False, **describe(exc, not cell.get("hidden"), visible)}
+                    state["busy"] = True
+                    try:
+                        for name in assigned(parse(source)):
+                            if name in g and name not in graded_ids and name != "__builtins__":
+                                ns_inst[name] = g[name]
+                    finally:
+                        state["busy"] = False
+                elif kind == "instructor":
+                    restore()
+                    ns_inst.update(graded_functions())
+                    for ns in (ns_inst, ns_stu):
+                        try:
+                            exec(code, ns)
+                        except BaseException as exc:
+                            outcome = {"ok": False, **describe(exc, False, {})}
+                else:
+                    try:
+                        exec(code, ns_stu)
+                    except BaseException as exc:
+                        outcome = {"ok": False, **describe(exc, True, visible)}
+            why = state["denied"] or changed()
+            if why:
+                send("end", (index, outcome))
+                send("tampered", f"the notebook's code tried to change how it is graded: {why}")
+                break
+            send("end", (index, outcome))
+        send("done")
+    except BaseException as exc:  # the harness itself failed: report and stop
+        with contextlib.suppress(BaseException):
+            send("failed", f"the grader's runner failed: {type(exc).__name__}: {str(exc)[:200]}")
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -42,7 +42,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 node_modules/.installed: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		echo "installing JavaScript packages into node_modules (npm ci)"; \
-		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
+		npm ci --ignore-scripts --no-audit --no-fund --no-update-notifier --loglevel=error && touch $@; \
 	else echo "npm not found: node_modules/ not installed, the browser tests will skip"; fi
 
 install: $(VENV)/.installed node_modules/.installed

@@ -1,4 +1,8 @@
-"""Run a notebook in a fresh Jupyter kernel and read what each cell produced."""
+"""Run a notebook in a fresh Jupyter kernel and read what each cell produced.
+
+The book build runs its notebooks through the same client library (nbclient, from MyST-NB
+and jupyter-cache); :mod:`autograder.book_execution` gives it the fix below too.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,41 @@ from pathlib import Path
 
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
+from nbclient.output_widget import OutputWidget
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class QuietOutputWidget(OutputWidget):
+    """nbclient's stand-in for an ipywidgets Output widget, minus the echo back to the kernel.
+
+    nbclient captures what a cell prints into an Output widget (every ``interact`` has one)
+    and then sends the widget's new outputs to the kernel, on the shell socket it is waiting
+    on for the cell's reply. When that send and the reply cross, the reply is left unread in
+    the socket until the wait times out (the cell's whole timeout, then it carries on as if
+    nothing happened): jupyter/nbclient#312. Measured on this course: 1 run in 3 of a
+    chapter under load stalled so, with ipykernel 6 and 7 alike. The echo only keeps the
+    kernel's copy of the outputs current, which a headless run never reads; the outputs still
+    go into the notebook's widget state.
+    """
+
+    def sync_state(self) -> None:
+        pass
+
+
+def client(nb, cwd: Path, cell_timeout: float) -> NotebookClient:
+    """The notebook client for one run: errors kept as outputs, Output widgets quiet."""
+    c = NotebookClient(
+        nb,
+        timeout=cell_timeout,
+        interrupt_on_timeout=True,
+        allow_errors=True,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(cwd)}},
+        record_timing=False,
+    )
+    c.widget_registry["@jupyter-widgets/output"]["OutputModel"] = QuietOutputWidget
+    return c
 
 
 def strip_ansi(text: str) -> str:
@@ -22,17 +59,8 @@ def execute(nb, cwd: Path, env: dict[str, str], cell_timeout: float = 60) -> str
     Returns None when every cell ran, else a short reason why the run stopped
     early (the kernel died); the cells after that point are left unexecuted.
     """
-    client = NotebookClient(
-        nb,
-        timeout=cell_timeout,
-        interrupt_on_timeout=True,
-        allow_errors=True,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(cwd)}},
-        record_timing=False,
-    )
     try:
-        client.execute(env={**os.environ, **env}, cwd=str(cwd))
+        client(nb, cwd, cell_timeout).execute(env={**os.environ, **env}, cwd=str(cwd))
     except DeadKernelError:
         return "the kernel died (the notebook exited or crashed it)"
     return None

@@ -1,7 +1,7 @@
 """Run a notebook in a fresh Jupyter kernel and read what each cell produced.
 
 The book build runs its notebooks through the same client library (nbclient, from MyST-NB
-and jupyter-cache); :mod:`autograder.book_execution` gives it the fix below too.
+and jupyter-cache); :mod:`autograder.book_execution` gives it :class:`HeadlessClient` too.
 """
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ import os
 import re
 from pathlib import Path
 
+import zmq
+from jupyter_client import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbclient.output_widget import OutputWidget
+from traitlets import default
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -34,9 +37,34 @@ class QuietOutputWidget(OutputWidget):
         pass
 
 
-def client(nb, cwd: Path, cell_timeout: float) -> NotebookClient:
-    """The notebook client for one run: errors kept as outputs, Output widgets quiet."""
-    c = NotebookClient(
+class EncryptedKernelManager(AsyncKernelManager):
+    """A local kernel whose sockets are encrypted (CurveZMQ) whenever the kernel supports it.
+
+    ipykernel 7.4 logs "Kernel is running over TCP without encryption" at every start
+    unless the manager hands it keys, which jupyter_client does only when asked
+    (``transport_encryption``, "disabled" by default).
+    """
+
+    @default("transport_encryption")
+    def _encrypt_when_possible(self) -> str:
+        return "auto" if zmq.has("curve") else "disabled"
+
+
+class HeadlessClient(NotebookClient):
+    """nbclient's client for the runs nobody watches: quiet Output widgets, encrypted kernel sockets."""
+
+    @default("kernel_manager_class")
+    def _encrypted_kernel(self) -> type:
+        return EncryptedKernelManager
+
+    def __init__(self, nb, km=None, **kw) -> None:
+        super().__init__(nb, km=km, **kw)
+        self.widget_registry["@jupyter-widgets/output"]["OutputModel"] = QuietOutputWidget
+
+
+def client(nb, cwd: Path, cell_timeout: float) -> HeadlessClient:
+    """The notebook client for one release run: errors kept as outputs."""
+    return HeadlessClient(
         nb,
         timeout=cell_timeout,
         interrupt_on_timeout=True,
@@ -45,8 +73,6 @@ def client(nb, cwd: Path, cell_timeout: float) -> NotebookClient:
         resources={"metadata": {"path": str(cwd)}},
         record_timing=False,
     )
-    c.widget_registry["@jupyter-widgets/output"]["OutputModel"] = QuietOutputWidget
-    return c
 
 
 def strip_ansi(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Headless notebook runs (the release's and the book build's) cannot stall on an Output widget.
+"""Headless notebook runs (the release's and the book build's): no stall on an Output widget, no warning.
 
 nbclient mimics a front end's Output widget and, by default, sends every output it captures
 back to the kernel on the shell socket it is waiting on for the cell's reply; when the two
@@ -9,6 +9,10 @@ the messages a kernel sends for such a demo and record what the client sends bac
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import nbclient
 import nbclient.client
 import nbformat
 import pytest
@@ -69,16 +73,32 @@ def test_the_release_runs_output_widgets_quietly(tmp_path):
 
 @pytest.fixture
 def book_extension():
-    stock = nbclient.client.OutputWidget
+    stock = nbclient.client.NotebookClient
     book_execution.setup(app=None)
     yield
-    nbclient.client.OutputWidget = stock
+    nbclient.client.NotebookClient = stock
 
 
-def test_the_book_build_runs_output_widgets_quietly(book_extension):
-    # MyST-NB (through jupyter-cache) builds a plain NotebookClient once the extension is loaded.
-    kc = run_interact_output(NotebookClient(nbformat.v4.new_notebook()))
+def test_the_book_build_runs_output_widgets_quietly(book_extension, monkeypatch):
+    # MyST-NB (through jupyter-cache) calls nbclient.execute, which builds the client.
+    built = []
+    monkeypatch.setattr(execution.HeadlessClient, "execute", lambda self, **kw: built.append(self))
+    nbclient.execute(nbformat.v4.new_notebook())
+    kc = run_interact_output(built[0])
     assert kc.sent == []
+
+
+def test_kernels_start_without_the_encryption_warning(tmp_path):
+    code = (
+        "import nbformat, pathlib\n"
+        "from autograder.execution import execute\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('print(6 * 7)')])\n"
+        f"assert execute(nb, pathlib.Path({str(tmp_path)!r}), {{}}) is None\n"
+        "assert nb.cells[0].outputs[0].text == '42\\n', nb.cells[0].outputs\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "without encryption" not in done.stderr, done.stderr
 
 
 def test_the_book_loads_the_extension():

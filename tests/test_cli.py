@@ -133,7 +133,7 @@ def test_reports_are_readable_by_everyone(tmp_path, umask):
 def test_grading_from_outside_writes_shareable_reports(course, tmp_path):
     (tmp_path / "subs" / "alice").mkdir(parents=True)  # handed in nothing: no notebook runs
     out = tmp_path / "out"
-    args = ["grade", "subs", "--course", str(course), "--out", "out", "--no-sandbox", "--jobs", "1"]
+    args = ["grade", "subs", "--course", str(course), "--chapter", SLUG, "--out", "out", "--no-sandbox", "--jobs", "1"]
     done = cli(*args, cwd=tmp_path, umask=0o077)
     assert done.returncode == 0, done.stderr
     with open(out / "grades.csv", newline="") as f:

@@ -27,8 +27,9 @@ class QuietOutputWidget(OutputWidget):
     and then sends the widget's new outputs to the kernel, on the shell socket it is waiting
     on for the cell's reply. When that send and the reply cross, the reply is left unread in
     the socket until the wait times out (the cell's whole timeout, then it carries on as if
-    nothing happened): jupyter/nbclient#312. Measured on this course: 1 run in 3 of a
-    chapter under load stalled so, with ipykernel 6 and 7 alike. The echo only keeps the
+    nothing happened): jupyter/nbclient#312. On a loaded 2-core machine most runs of a
+    chapter stalled so at least once, with ipykernel 6 and 7 alike
+    (benchmarks/execution_stalls.py). The echo only keeps the
     kernel's copy of the outputs current, which a headless run never reads; the outputs still
     go into the notebook's widget state.
     """

@@ -164,7 +164,12 @@ def parser() -> argparse.ArgumentParser:
     )
     # The same option after the command name; SUPPRESS keeps it from overwriting one given before.
     after = argparse.ArgumentParser(add_help=False)
-    after.add_argument("--course", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    after.add_argument(
+        "--course",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="the course folder (default: the one the current folder is in)",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     r = sub.add_parser(

@@ -13,25 +13,45 @@ all: main
 
 main: book grade-sample  ## build the book, grade the sample class, print the gradebook
 
-$(VENV)/.installed: requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	touch $@
+# $(call logged,LOG,COMMAND): run COMMAND with its output in LOG, for steps whose output only
+# matters when they fail (pip's, and whatever the machine's pip configuration adds to it). On a
+# terminal one line, redrawn in place, shows the seconds so far and the step pip is at. If COMMAND
+# fails, the end of LOG is printed and make stops.
+define logged
+	( $(2) ) >$(1) 2>&1 & pid=$$!; start=$$(date +%s); \
+	if [ -t 1 ]; then \
+		while kill -0 $$pid 2>/dev/null; do \
+			step=$$(grep -E '^(Collecting|Processing|Building|Installing|Successfully)' $(1) | tail -n 1); \
+			printf '\r\033[K  %4ss  %.70s' $$(( $$(date +%s) - start )) "$$step"; sleep 1; \
+		done; printf '\r\033[K'; \
+	fi; \
+	wait $$pid || { tail -n 30 $(1); echo "error: that failed; the whole log is $(1)"; exit 1; }; \
+	echo "  done in $$(( $$(date +%s) - start ))s"
+endef
+
+# The project itself is installed too, editable (`-e .`): `python -m autograder` then runs from
+# any folder, and edits to autograder/ are live.
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@echo "installing Python packages into $(VENV) (the first time takes a few minutes)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(call logged,$(VENV)/install.log,$(PY) -m pip install --upgrade pip && $(PY) -m pip install -r requirements.txt -e .)
+	@touch $@
 
 # The JavaScript a built page loads from CDNs (MathJax, require.js, the widget manager, Font
 # Awesome), pinned in package.json: the browser tests serve it offline (tests/browser/cdn.py).
 # Without npm this is skipped with a note, and the browser tests skip too (they fail in CI).
 node_modules/.installed: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
-		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
+		echo "installing JavaScript packages into node_modules (npm ci)"; \
+		npm ci --ignore-scripts --no-audit --no-fund --no-update-notifier --loglevel=error && touch $@; \
 	else echo "npm not found: node_modules/ not installed, the browser tests will skip"; fi
 
 install: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.cluster-installed: $(VENV)/.installed requirements-cluster.txt
-	$(PY) -m pip install --quiet -r requirements-cluster.txt
-	touch $@
+	@echo "installing the cluster extra (Dask) into $(VENV)"
+	@$(call logged,$(VENV)/install-cluster.log,$(PY) -m pip install -r requirements-cluster.txt)
+	@touch $@
 
 install-cluster: $(VENV)/.cluster-installed  ## add Dask, for `grade --scheduler` and tests/test_cluster.py
 

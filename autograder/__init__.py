@@ -1,4 +1,4 @@
 """Instructor tooling for the course: release the student notebooks, grade submissions.
 
-Run ``python -m autograder --help`` from the repository root.
+``python -m autograder --help`` lists the commands; they run inside the course or with ``--course DIR``.
 """

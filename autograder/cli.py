@@ -1,4 +1,8 @@
-"""``python -m autograder``: the instructor's commands. Run from the repository root."""
+"""``python -m autograder``: the instructor's commands.
+
+They run from any folder: the course is the one given with ``--course``, else the one the
+current folder is in (see :func:`autograder.notebooks.find_course`).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,9 @@ student notebooks in chapters/, which the book renders. Students fill in the
 functions and hand the notebook back; `grade` runs every test, hidden ones
 included, and writes a gradebook and a feedback page per student. You do not
 need to know nbgrader to use either command.
+
+Run it inside the course (its folder or any folder below), or anywhere with
+--course DIR. A course folder holds _toc.yml and solutions/.
 """
 
 GRADE_HELP = """\
@@ -89,24 +96,45 @@ no scheduler at that address), with a message saying how to fix it.
 """
 
 
-def _release(args) -> int:
+class NoCourse(Exception):
+    """No course where the command looked; the message says what a course is and how to name one."""
+
+
+def course(given: str | None, cwd: Path) -> Path:
+    """The course a command works on: ``--course`` when given, else the one ``cwd`` is in."""
+    what = "a course folder holds _toc.yml and solutions/<chapter>/<chapter>.ipynb"
+    if given is not None:
+        root = Path(given).expanduser()
+        if not nbs.is_course(root):
+            raise NoCourse(f"--course {given} is not a course ({what})")
+        return root.resolve()
+    root = nbs.find_course(cwd)
+    if root is None:
+        raise NoCourse(
+            f"no course in {cwd} or any folder above it ({what}). "
+            "Run this inside the course, or name it: python -m autograder --course DIR ..."
+        )
+    return root
+
+
+def _release(args, root: Path) -> int:
     from autograder.release import ReleaseError, release
 
-    slugs = args.chapters or nbs.chapter_slugs()
+    slugs = args.chapters or nbs.chapter_slugs(root)
     for slug in slugs:
-        if slug not in nbs.chapter_slugs():
-            print(f"error: no source notebook solutions/{slug}/{slug}.ipynb", file=sys.stderr)
+        if slug not in nbs.chapter_slugs(root):
+            print(f"error: no source notebook solutions/{slug}/{slug}.ipynb in {root}", file=sys.stderr)
             return 2
         try:
-            written = release(slug)
+            written = release(slug, root)
         except ReleaseError as exc:
             print(f"error: cannot release {slug}: {exc}", file=sys.stderr)
             return 1
-        print("wrote " + ", ".join(str(p.relative_to(nbs.ROOT)) for p in written))
+        print("wrote " + ", ".join(str(p.relative_to(root)) for p in written))
     return 0
 
 
-def _grade(args) -> int:
+def _grade(args, root: Path) -> int:
     from autograder.cluster import ClusterError
     from autograder.grade import LayoutError, grade
     from autograder.report import summary
@@ -115,7 +143,7 @@ def _grade(args) -> int:
     if args.nbgrader or args.submissions is None:
         from autograder.nbgrader_bridge import grade_command
 
-        return grade_command(args)
+        return grade_command(args, root)
     out = Path(args.out or "grading-output")
     try:
         rows = grade(
@@ -125,6 +153,7 @@ def _grade(args) -> int:
             jobs=args.jobs,
             cell_timeout=args.cell_timeout,
             notebook_timeout=args.timeout,
+            root=root,
             sandbox=not args.no_sandbox,
             memory_mb=args.memory,
             scheduler=args.scheduler,
@@ -137,15 +166,16 @@ def _grade(args) -> int:
     return 0
 
 
-def _sample(args) -> int:
+def _sample(args, root: Path) -> int:
     from autograder.sample import build
 
-    build(Path(args.out))
-    print(f"wrote {args.out}")
+    out = Path(args.out) if args.out else root / "sample_class"
+    build(out, root)
+    print(f"wrote {out}")
     return 0
 
 
-def _strip(args) -> int:
+def _strip(args, root: Path | None) -> int:
     from autograder.release import strip_outputs
 
     for path in args.notebooks:
@@ -157,10 +187,24 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m autograder", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    p.add_argument(
+        "--course",
+        metavar="DIR",
+        help="the course folder (default: the one the current folder is in); also accepted after the command",
+    )
+    # The same option after the command name; SUPPRESS keeps it from overwriting one given before.
+    after = argparse.ArgumentParser(add_help=False)
+    after.add_argument(
+        "--course",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="the course folder (default: the one the current folder is in)",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     r = sub.add_parser(
         "release",
+        parents=[after],
         help="regenerate chapters/ (the student notebooks) from solutions/",
         description="Regenerate chapters/<chapter>/ from solutions/<chapter>/: solutions become "
         "stubs, hidden tests and instructor-only cells are removed, outputs cleared. The source "
@@ -171,6 +215,7 @@ def parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser(
         "grade",
+        parents=[after],
         help="grade a folder of submissions",
         description=GRADE_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -239,15 +284,16 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser(
         "sample-class",
+        parents=[after],
         help="regenerate the bundled sample class",
         description="Regenerate the made-up students in sample_class/ (see autograder/sample.py).",
     )
-    s.add_argument("--out", default="sample_class", metavar="DIR")
+    s.add_argument("--out", metavar="DIR", help="where to write it (default: the course's sample_class/)")
     s.set_defaults(func=_sample)
 
     t = sub.add_parser("strip", help="clear the outputs of source notebooks before committing")
     t.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
-    t.set_defaults(func=_strip)
+    t.set_defaults(func=_strip, needs_course=False)
     return p
 
 
@@ -256,4 +302,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.command == "grade" and args.jobs < 1:
         p.error("--jobs must be at least 1")
-    return args.func(args)
+    if not getattr(args, "needs_course", True):
+        return args.func(args, None)
+    try:
+        root = course(args.course, Path.cwd())
+    except NoCourse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return args.func(args, root)

@@ -374,20 +374,20 @@ def grade_collected(out: Path, chapters: list[str] | None = None, root: Path = n
     return rows
 
 
-def grade_command(args) -> int:
+def grade_command(args, root: Path = nbs.ROOT) -> int:
     """``python -m autograder grade --nbgrader``: what the command prints and its exit code."""
     if not args.nbgrader or args.submissions:
         print("error: give either SUBMISSIONS or --nbgrader (grade nbgrader's submitted/ folder)", file=sys.stderr)
         return 2
-    out = Path(args.out) if args.out else nbs.ROOT / OUT
+    out = Path(args.out) if args.out else root / OUT
     options = {"jobs": args.jobs, "cell_timeout": args.cell_timeout, "notebook_timeout": args.timeout}
     options |= {"sandbox": not args.no_sandbox, "memory_mb": args.memory}
     try:
-        rows = grade_collected(out, args.chapter, **options)
+        rows = grade_collected(out, args.chapter, root, **options)
     except (LayoutError, SandboxUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary(rows))
-    print(f"wrote {out / 'grades.csv'}, tests.csv and feedback/ ({len(rows)} rows)")
+    print(f"wrote {out / 'grades.csv'}, tests.csv, summary.html and feedback/ ({len(rows)} rows)")
     print("wrote the scores into nbgrader's gradebook: formgrader shows them, `nbgrader export` exports them")
     return 0

@@ -12,8 +12,33 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
-"""The repository root, which is also the nbgrader course root."""
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+"""The folder this package sits in: the course it was checked out with."""
+
+
+def is_course(folder: Path) -> bool:
+    """A course folder holds the book's table of contents and the instructor's sources."""
+    return (folder / "_toc.yml").is_file() and (folder / "solutions").is_dir()
+
+
+def find_course(start: Path) -> Path | None:
+    """The nearest course at ``start`` or above it, or None."""
+    start = start.resolve()
+    return next((d for d in (start, *start.parents) if is_course(d)), None)
+
+
+def _default_root() -> Path:
+    try:
+        here = Path.cwd()
+    except OSError:  # the current folder was deleted
+        return PACKAGE_ROOT
+    return find_course(here) or PACKAGE_ROOT
+
+
+ROOT = _default_root()
+"""The course root (also nbgrader's): the course the current folder is in, else the one this
+package was checked out with. Every function that reads the course takes a ``root`` that
+defaults to it; the command line passes the course it was given (``--course``)."""
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"

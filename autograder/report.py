@@ -85,10 +85,22 @@ def progress(stream, done: int, total: int, row: dict, elapsed: float) -> None:
     stream.flush()
 
 
+def _make_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents as 0755, whatever the umask; leave existing ones alone."""
+    missing = [d for d in (folder, *folder.parents) if not d.exists()]
+    for d in reversed(missing):
+        d.mkdir(exist_ok=True)
+        d.chmod(0o755)
+
+
 def _atomic_write(path: Path, text: str) -> None:
-    """Write through a temporary file so a crash never leaves half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write through a temporary file so a crash never leaves half a report.
+
+    Reports are for sharing (with TAs, published as feedback): 0644, not mkstemp's private 0600.
+    """
+    _make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.fchmod(fd, 0o644)
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
         f.write(text)
     os.replace(tmp, path)

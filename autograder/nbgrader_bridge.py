@@ -334,7 +334,7 @@ def record_scores(rows: list[dict], coursedir: CourseDirectory, config: Config) 
     exists (as ``nbgrader autograde`` does), with the submission time from its
     ``timestamp.txt``. Each test cell gets its points as the automatic score, so a
     manual score given in formgrader still takes precedence; a notebook whose
-    status is not ``ok`` or ``missing`` is flagged for review. Late penalties come
+    status is not ``ok``, ``missing`` or ``not-attempted`` is flagged for review. Late penalties come
     from nbgrader's own ``AssignLatePenalties`` with the course's configuration.
     """
     submitted = _submitted_folder(coursedir)
@@ -355,7 +355,11 @@ def record_scores(rows: list[dict], coursedir: CourseDirectory, config: Config) 
                 cell = gb.find_grade(test["test"], slug, slug, student)
                 cell.auto_score = test["points"]
                 cell.needs_manual_grade = False
-            gb.find_submission_notebook(slug, slug, student).flagged = row["status"] not in ("ok", "missing")
+            gb.find_submission_notebook(slug, slug, student).flagged = row["status"] not in (
+                "ok",
+                "missing",
+                "not-attempted",
+            )
             gb.db.commit()
             recorded.append((student, slug))
     for student, slug in recorded:

@@ -142,6 +142,7 @@ def test_grading_from_outside_writes_shareable_reports(course, tmp_path):
         ".": "0o755",
         "grades.csv": "0o644",
         "tests.csv": "0o644",
+        "summary.html": "0o644",
         "feedback": "0o755",
         "feedback/alice": "0o755",
         f"feedback/alice/{SLUG}.html": "0o644",

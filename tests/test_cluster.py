@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_adversarial import BASE, FULL, HOSTILE, REFERENCE, SLUG, WRONG, _fill, notebook
+from test_adversarial import BASE, FAULTS, FULL, HOSTILE, REFERENCE, SLUG, WRONG, _fill, notebook
 
 from autograder import cluster, report
 from autograder import notebooks as nbs
@@ -39,7 +39,8 @@ except ImportError:
 START_SECONDS = 180
 GRADE_SECONDS = 600
 LIMITS = ["--cell-timeout", "10", "--timeout", "60"]
-HELD = ["patch-assert-allclose", "read-solutions", "write-output", "see-other-student", "endless-loop"]
+HELD = ["patch-assert-allclose", "read-solutions", "write-output", "see-other-student"]
+LOOPS = "loops-while-defining"  # an endless loop: it holds its worker slot for --cell-timeout only
 SLEEPER = "import time\ntime.sleep(4)  # a slow honest student: still being graded when its worker is killed"
 
 NO_SANDBOX = available()
@@ -138,6 +139,9 @@ def hostile_class(subs: Path, out: Path) -> dict[str, tuple[str, float]]:
         answers, status, score = HOSTILE[student]
         write(subs, student, notebook({k: _fill(v, paths) for k, v in answers.items()}))
         expected[student] = (status, float(score))
+    answers, extra, score, _ = FAULTS[LOOPS]
+    write(subs, LOOPS, notebook(answers, extra))
+    expected[LOOPS] = ("ok", float(score))
     (subs / "damaged" / SLUG).mkdir(parents=True)
     (subs / "damaged" / SLUG / f"{SLUG}.ipynb").write_bytes(b'{"cells": [')
     (subs / "linked" / SLUG).mkdir(parents=True)

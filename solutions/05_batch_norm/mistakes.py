@@ -9,8 +9,8 @@ MISTAKES = {
     # --- batchnorm_forward ---------------------------------------------------
     "forward_unbiased_variance": {
         "function": "batchnorm_forward",
-        # The backward tests take their cache from the student's own forward pass.
-        "also_fails": ("batchnorm_backward",),
+        # Costs forward-test points only: the backward tests judge the (right) backward pass on the sigma
+        # this forward pass computed, so its cache loses nothing there.
         "why": "normalizes with the unbiased variance (divides by m - 1) instead of the batch's biased variance",
         "source": """
 import numpy as np
@@ -25,8 +25,6 @@ def batchnorm_forward(H, gamma, beta, delta=1e-5):
     },
     "forward_delta_outside_sqrt": {
         "function": "batchnorm_forward",
-        # The backward tests take their cache from the student's own forward pass.
-        "also_fails": ("batchnorm_backward",),
         "why": "puts delta outside the square root, sigma = sqrt(var) + delta",
         "source": """
 import numpy as np
@@ -40,7 +38,8 @@ def batchnorm_forward(H, gamma, beta, delta=1e-5):
     },
     "forward_statistics_over_wrong_axis": {
         "function": "batchnorm_forward",
-        # The backward tests take their cache from the student's own forward pass.
+        # The backward tests run on the cache of this forward pass, which is not a per-unit normalization
+        # at all, so no backward pass can be judged on it.
         "also_fails": ("batchnorm_backward",),
         "why": "takes the mean and variance over each example (axis=1) instead of over the batch (axis=0)",
         "source": """
@@ -55,8 +54,6 @@ def batchnorm_forward(H, gamma, beta, delta=1e-5):
     },
     "forward_no_scale_shift": {
         "function": "batchnorm_forward",
-        # The backward tests take their cache from the student's own forward pass.
-        "also_fails": ("batchnorm_backward",),
         "why": "returns the normalized H_hat and forgets gamma and beta",
         "source": """
 import numpy as np
@@ -70,8 +67,6 @@ def batchnorm_forward(H, gamma, beta, delta=1e-5):
     },
     "forward_mutates_H": {
         "function": "batchnorm_forward",
-        # The backward tests take their cache from the student's own forward pass.
-        "also_fails": ("batchnorm_backward",),
         "why": "centres H in place (H -= mu), changing the caller's array",
         "source": """
 import numpy as np

@@ -20,7 +20,9 @@ from __future__ import annotations
 import ast
 import re
 
-LIMIT = 500
+from autograder.protocol import MESSAGE_LIMIT
+
+LIMIT = MESSAGE_LIMIT
 """The longest message a report shows, in characters, the note that it was cut included."""
 
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")

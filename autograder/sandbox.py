@@ -378,5 +378,5 @@ def _watch(cells, result, read_fd, reader, deadline, cell_timeout, memory_mb, te
                 return None
             else:  # tampered, or the runner's own harness failed
                 result.status = "tampered" if kind == "tampered" else "error"
-                result.reason = str(data)[:MESSAGE_LIMIT]
+                result.reason = str(data)[: 8 * MESSAGE_LIMIT]  # cut to size, at a boundary, by the worker
                 return None

@@ -197,10 +197,10 @@ class CourseRelease(NbGraderPreprocessor):
     """``generate_assignment``: the course's release of the chapter, recorded in the gradebook.
 
     Writes ``chapters/<slug>/`` with :func:`autograder.release.release` and returns its
-    notebook, with ``reference.json`` as an extra file, for nbgrader to write into its
-    own release folder. The assignment and its notebook must both be named after a
+    notebook (which carries the demos' reference data in its metadata) for nbgrader to write
+    into its own release folder. The assignment and its notebook must both be named after a
     chapter of ``solutions/``, and ``solutions/<slug>/`` may hold nothing that nbgrader
-    would copy along (the course releases two files; ``mistakes.py`` is ignored):
+    would copy along (the course releases one file; ``mistakes.py`` is ignored):
     otherwise nbgrader removes its half-made release and says why.
     """
 
@@ -222,9 +222,6 @@ class CourseRelease(NbGraderPreprocessor):
         course_release.release(slug, root)
         release_nb = nbs.read(nbs.release_path(slug, root))
         record_chapter(slug, coursedir, parent=self)
-        reference = nbs.release_path(slug, root).parent / course_release.REFERENCE_FILE
-        if reference.is_file():
-            resources.setdefault("outputs", {})[reference.name] = reference.read_bytes()
         return release_nb, resources
 
 

@@ -5,13 +5,16 @@ hidden tests and instructor-only cells removed, outputs and stray metadata
 cleared, and nbgrader's cell locks and checksums added. Before stripping, the
 whole source notebook is run once: a reference that fails one of its own tests
 stops the release, and the notebook's instructor-only cell saves the reference
-behaviour the demos show while students' functions are still stubs
-(``reference.json``).
+behaviour the demos show while students' functions are still stubs. Those
+reference data travel inside the release notebook, in its metadata
+(``metadata.course.reference``, compact JSON text), so a notebook downloaded
+alone shows every demo's reference view: ``chapters/<slug>/`` holds the
+notebook and nothing else.
 
 The release notebook is byte-for-byte deterministic. The reference data are
 numbers computed by numpy, and their last bits depend on the machine (the BLAS
 kernel, the CPU's vector instructions): the release therefore keeps the
-committed ``reference.json`` whenever the fresh numbers agree with it to within
+committed reference data whenever the fresh numbers agree with it to within
 a tolerance that such last-bit differences cannot reach (``RTOL``, ``ATOL``),
 and otherwise writes the new data and says which numbers moved and by how much.
 A demo whose numbers move by more than that from one machine to the next is
@@ -42,6 +45,10 @@ from autograder import notebooks as nbs
 from autograder.execution import error_of, execute
 
 REFERENCE_FILE = "reference.json"
+"""Where the export cell writes the reference data (a temporary folder), and where releases
+before the data moved into the notebook put them beside it (a release removes that file)."""
+METADATA_KEY = "course"
+"""The release notebook's metadata entry: {"chapter": slug, "reference": reference data as JSON text}."""
 KEPT_CELL_METADATA = ("nbgrader", "tags", "editable", "deletable")
 LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
@@ -49,7 +56,7 @@ EXPORT_TIMEOUT = 900
 """Seconds a cell may run in the release: an export cell computes every demo's data, which on a
 loaded two-core machine takes minutes rather than the seconds a grading cell is allowed."""
 DIGITS = 6
-"""Significant digits a number keeps in reference.json: rounding moves it by at most 5e-6 of itself."""
+"""Significant digits a number keeps in the reference data: rounding moves it by at most 5e-6 of itself."""
 RTOL = 1e-5
 """Relative tolerance between fresh and committed reference data. Rounding to DIGITS takes up to 5e-6.
 Measured on the five chapters: another BLAS kernel or thread count moves a number by at most 3e-10,
@@ -102,7 +109,7 @@ def _normalise(value, digits: int | None = DIGITS):
 
 
 def dumps_reference(data: dict) -> str:
-    return json.dumps(_normalise(data), sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
+    return json.dumps(_normalise(data), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def _close(a: float, b: float) -> bool:
@@ -159,7 +166,7 @@ def describe_differences(differences: list[tuple[str, object, object]], limit: i
 
 
 def reference_text(committed: str | None, fresh: dict) -> tuple[str, list]:
-    """The reference.json to write: the committed text when ``fresh`` agrees with it, else new text.
+    """The reference data to release: the committed text when ``fresh`` agrees with it, else new text.
 
     Returns (text, differences); differences is empty when the committed text is kept.
     """
@@ -174,8 +181,12 @@ def reference_text(committed: str | None, fresh: dict) -> tuple[str, list]:
     return dumps_reference(fresh), []
 
 
-def student_version(source_nb):
-    """The release notebook: the pure, deterministic part of the release."""
+def student_version(source_nb, slug: str | None = None, reference: str | None = None):
+    """The release notebook: the pure, deterministic part of the release.
+
+    With ``reference`` (the reference data as JSON text), the notebook carries it in its metadata
+    under ``METADATA_KEY``, with the chapter's ``slug``: the demos read it from the notebook's file.
+    """
     nb = copy.deepcopy(source_nb)
     nb.cells = [c for c in nb.cells if nbs.INSTRUCTOR_TAG not in nbs.tags(c)]
     resources: dict = {}
@@ -188,7 +199,17 @@ def student_version(source_nb):
                 raise ReleaseError(f"cell {cell.get('id')} still contains '{marker}' after stripping")
     kernelspec = nb.metadata.get("kernelspec") or {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata = {"kernelspec": dict(kernelspec), "language_info": {"name": "python"}}
+    if reference is not None:
+        nb.metadata[METADATA_KEY] = {"chapter": slug, "reference": reference}
     return nb
+
+
+def released_reference(path: Path) -> str | None:
+    """The reference data (JSON text) a release notebook carries, or None (no notebook, or no data)."""
+    if not path.is_file():
+        return None
+    course = nbs.read(path).metadata.get(METADATA_KEY) or {}
+    return course.get("reference")
 
 
 def _stderr(line: str) -> None:
@@ -198,38 +219,33 @@ def _stderr(line: str) -> None:
 def release(
     slug: str, root: Path = nbs.ROOT, out_root: Path | None = None, say: Callable[[str], None] = _stderr
 ) -> list[Path]:
-    """Write ``chapters/<slug>/`` (under ``out_root`` when given); return the files written.
+    """Write ``chapters/<slug>/<slug>.ipynb`` (under ``out_root`` when given); return the files written.
 
-    The reference data are compared with the committed ``root/chapters/<slug>/reference.json``:
-    within the tolerance its bytes are kept; otherwise the new data are written and ``say``
-    reports which numbers moved.
+    The reference data are compared with those the committed ``root/chapters/<slug>/<slug>.ipynb``
+    carries: within the tolerance their text is kept; otherwise the new data are written and
+    ``say`` reports which numbers moved.
     """
     src = nbs.source_path(slug, root)
     if not src.is_file():
         raise ReleaseError(f"no source notebook at {src}")
     source_nb = nbs.read(src)
     reference = run_reference(source_nb, src.parent)
-    out_dir = (out_root or root) / "chapters" / slug
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = [out_dir / f"{slug}.ipynb"]
-    written[0].write_text(nbs.dumps(student_version(source_nb)), encoding="utf-8")
-    ref_path = out_dir / REFERENCE_FILE
-    committed_path = root / "chapters" / slug / REFERENCE_FILE
+    text = None
     if reference is not None:
-        committed = committed_path.read_text(encoding="utf-8") if committed_path.is_file() else None
-        text, differences = reference_text(committed, reference)
+        text, differences = reference_text(released_reference(nbs.release_path(slug, root)), reference)
         if differences:
             say(
-                f"chapters/{slug}/{REFERENCE_FILE}: {len(differences)} value(s) moved beyond the tolerance "
+                f"chapters/{slug}/{slug}.ipynb: {len(differences)} reference value(s) moved beyond the tolerance "
                 f"(relative {RTOL:g}, absolute {ATOL:g}) and were rewritten:\n{describe_differences(differences)}\n"
                 f"If solutions/{slug} did not change, these numbers depend on the machine: a demo is numerically "
                 "unstable and must be made stable there (tests/test_release.py says which)."
             )
-        ref_path.write_text(text, encoding="utf-8")
-        written.append(ref_path)
-    elif ref_path.exists():
-        ref_path.unlink()
-    return written
+    out_dir = (out_root or root) / "chapters" / slug
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / REFERENCE_FILE).unlink(missing_ok=True)  # left by a release from before the data moved inside
+    out = out_dir / f"{slug}.ipynb"
+    out.write_text(nbs.dumps(student_version(source_nb, slug, text)), encoding="utf-8")
+    return [out]
 
 
 def strip_outputs(path: Path) -> None:

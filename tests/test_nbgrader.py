@@ -145,7 +145,7 @@ def test_generate_assignment_writes_the_course_release_and_leaves_git_clean(cour
         root / WORK / "exchange/optimization-for-deep-learning/outbound" / SLUG,
     ):
         names = sorted(p.name for p in folder.iterdir())
-        assert names == [f"{SLUG}.ipynb", "reference.json"], folder
+        assert names == [f"{SLUG}.ipynb"], folder
         for name in names:
             assert (folder / name).read_bytes() == (nbs.ROOT / "chapters" / SLUG / name).read_bytes(), folder / name
 

@@ -5,7 +5,10 @@ floating-point results whose last bits depend on the machine (the BLAS kernel
 numpy picks, the CPU's vector instructions, the thread count), so they must
 match within the release's tolerance, and no demo may be so unstable that its
 numbers move by more than that when its inputs move by one unit in the last
-place: such a demo would give every machine a different reference.json.
+place: such a demo would give every machine different reference data.
+
+The reference data travel in the release notebook's metadata, so the notebook is all a student
+downloads; `test_downloaded_notebook_alone_shows_every_reference_view` runs it that way.
 """
 
 import json
@@ -28,6 +31,7 @@ from autograder.release import (
     reference_differences,
     reference_text,
     release,
+    released_reference,
     run_reference,
     student_version,
 )
@@ -102,11 +106,11 @@ def machine() -> str:
 
 @pytest.fixture(scope="module")
 def fresh():
-    """Each chapter's release notebook (text) and raw reference data, computed once on this machine."""
+    """Each chapter's source notebook and raw reference data, computed once on this machine."""
     made = {}
     for slug in CHAPTERS:
         source = nbs.read(nbs.source_path(slug))
-        made[slug] = nbs.dumps(student_version(source)), run_reference(source, nbs.source_path(slug).parent)
+        made[slug] = source, run_reference(source, nbs.source_path(slug).parent)
     return made
 
 
@@ -117,10 +121,13 @@ def test_there_are_chapters():
 @pytest.mark.parametrize("slug", CHAPTERS)
 def test_release_notebook_matches_committed_copy(fresh, slug):
     # The committed copy was made by an earlier run: matching it byte for byte also shows the release is deterministic.
-    text, reference = fresh[slug]
-    expected = {f"{slug}.ipynb"} | ({"reference.json"} if reference is not None else set())
+    # (The reference data it carries are compared within the tolerance, by the next test.)
+    source, reference = fresh[slug]
     committed = {p.name for p in (nbs.ROOT / "chapters" / slug).iterdir()}
-    assert committed == expected, "chapters/ holds other files than the release makes"
+    assert committed == {f"{slug}.ipynb"}, "chapters/ holds other files than the release makes"
+    carried = released_reference(nbs.release_path(slug))
+    assert (carried is None) == (reference is None), "the notebook's reference data are missing or left over"
+    text = nbs.dumps(student_version(source, slug, carried))
     assert nbs.release_path(slug).read_text(encoding="utf-8") == text, (
         f"chapters/{slug}/{slug}.ipynb differs from a fresh release of solutions/{slug}: "
         f"run `python -m autograder release {slug}` and commit the result"
@@ -130,18 +137,21 @@ def test_release_notebook_matches_committed_copy(fresh, slug):
 @pytest.mark.parametrize("slug", CHAPTERS)
 def test_reference_data_match_committed_copy(fresh, slug):
     # Within the tolerance the release keeps the committed file: a fresh release leaves the checkout clean.
-    text, reference = fresh[slug]
+    source, reference = fresh[slug]
     if reference is None:
         pytest.skip(f"{slug} exports no reference data")
-    committed = (nbs.ROOT / "chapters" / slug / "reference.json").read_text(encoding="utf-8")
+    committed = released_reference(nbs.release_path(slug))
     differences = reference_differences(json.loads(committed), reference)
-    if differences and nbs.release_path(slug).read_text(encoding="utf-8") == text:
+    same_notebook = nbs.release_path(slug).read_text(encoding="utf-8") == nbs.dumps(
+        student_version(source, slug, committed)
+    )
+    if differences and same_notebook:
         pytest.fail(
             f"On this machine ({machine()}) the demos of {slug} compute {len(differences)} number(s) that differ "
-            f"from chapters/{slug}/reference.json by more than last-bit differences can explain "
+            f"from those chapters/{slug}/{slug}.ipynb carries by more than last-bit differences can explain "
             f"(relative {rel.RTOL:g}), although solutions/{slug} matches its release. A demo is numerically "
             "unstable here (chaotic, or hinging on the last bit): make it stable in the source notebook. "
-            "Regenerating reference.json would only move this failure to the machine it was made on. "
+            "Regenerating the release would only move this failure to the machine it was made on. "
             f"Committed -> this machine:\n{describe_differences(differences)}"
         )
     assert not differences, (
@@ -168,7 +178,7 @@ def test_reference_data_survive_last_bit_noise(fresh, slug):
         pytest.fail(
             f"{len(differences)} number(s) of {slug}'s reference data move beyond the release's tolerance "
             f"(relative {rel.RTOL:g}) when the demos' inputs change by one unit in the last place: those demos are "
-            "chaotic or hinge on the last bit, so every machine would compute a different reference.json. Make them "
+            "chaotic or hinge on the last bit, so every machine would compute different reference data. Make them "
             f"numerically stable in solutions/{slug}. Unperturbed -> perturbed:\n{describe_differences(differences)}"
         )
 
@@ -229,20 +239,24 @@ def test_a_real_change_rewrites_the_file_and_says_where(change, where):
     assert where in describe_differences(differences)
 
 
-def test_release_keeps_or_rewrites_reference_json(tmp_path, monkeypatch):
-    # The release itself: agreeing data leave the committed bytes untouched; moved data are written and reported.
+def test_release_keeps_or_rewrites_the_reference_data(tmp_path, monkeypatch):
+    # The release itself: agreeing data leave the committed text untouched; moved data are written and reported.
     slug = "02_momentum"
     shutil.copytree(nbs.ROOT / "solutions" / slug, tmp_path / "solutions" / slug)
     committed = dumps_reference({"curve": [1.5, 0.25]})
-    (tmp_path / "chapters" / slug).mkdir(parents=True)
-    (tmp_path / "chapters" / slug / "reference.json").write_text(committed)
+    out = nbs.release_path(slug, tmp_path)
+    out.parent.mkdir(parents=True)
+    (out.parent / "reference.json").write_text(committed)  # left by an older release: removed
+    nbs.write(student_version(nbs.read(nbs.source_path(slug, tmp_path)), slug, committed), out)
     said = []
     monkeypatch.setattr(rel, "run_reference", lambda nb, cwd: {"curve": [1.5 * (1 + 1e-12), 0.25]})
-    release(slug, root=tmp_path, say=said.append)
-    assert (tmp_path / "chapters" / slug / "reference.json").read_text() == committed and said == []
+    assert release(slug, root=tmp_path, say=said.append) == [out]
+    assert released_reference(out) == committed and said == []
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
     monkeypatch.setattr(rel, "run_reference", lambda nb, cwd: {"curve": [1.5, 0.26]})
     release(slug, root=tmp_path, say=said.append)
-    assert json.loads((tmp_path / "chapters" / slug / "reference.json").read_text()) == {"curve": [1.5, 0.26]}
+    assert json.loads(released_reference(out)) == {"curve": [1.5, 0.26]}
+    assert nbs.read(out).metadata["course"]["chapter"] == slug
     assert len(said) == 1 and "curve/1: 0.25 -> 0.26" in said[0]
 
 
@@ -252,7 +266,9 @@ def test_release_keeps_nothing_for_instructors_only(slug):
     for marker in LEAKS:
         assert marker not in text
     nb = nbs.read(nbs.release_path(slug))
-    assert set(nb.metadata) <= {"kernelspec", "language_info"}
+    assert set(nb.metadata) <= {"kernelspec", "language_info", "course"}
+    if "course" in nb.metadata:
+        assert nb.metadata["course"].keys() == {"chapter", "reference"} and nb.metadata["course"]["chapter"] == slug
     source = nbs.read(nbs.source_path(slug))
     released = {line.strip() for c in nb.cells for line in c.source.splitlines()}
     leaked = hidden_only_lines(source) & released
@@ -270,10 +286,10 @@ def test_release_keeps_nothing_for_instructors_only(slug):
 
 @pytest.mark.parametrize("slug", CHAPTERS)
 def test_reference_data_is_small_and_strict_json(slug):
-    path = nbs.ROOT / "chapters" / slug / "reference.json"
-    if path.exists():
-        assert path.stat().st_size < 1_000_000
-        json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in reference.json"))
+    text = released_reference(nbs.release_path(slug))
+    if text is not None:
+        assert len(text.encode()) < 1_000_000, "the reference data make the student's notebook heavy"
+        json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in the reference data"))
 
 
 @pytest.mark.parametrize("slug", CHAPTERS)

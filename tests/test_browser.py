@@ -230,9 +230,34 @@ def test_static_demo_moves_without_a_kernel(tab, origin, slug):
             f"{slug}, animation {i + 1}: the slider did not move"
         )
         assert last not in (first, second), f"{slug}, animation {i + 1}: moving the slider does not change the picture"
+        img.evaluate("i => i.complete || new Promise(r => { i.onload = i.onerror = r; })")  # a frame file loading
         assert img.evaluate("i => i.complete && i.naturalWidth > 0"), (
             f"{slug}, animation {i + 1}: a frame does not load"
         )
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_demo_frames_load_when_a_demo_is_opened(tab, origin, slug):
+    """The page loads each demo's first frame only; pointing at a demo fetches its other frames.
+
+    (autograder/book_frames.py moves the frames out of the page: a chapter weighs a few hundred
+    KB instead of megabytes, and `make bench-book` measures it.)
+    """
+    fetched = []
+    tab.on("request", lambda request: "/_images/frames/" in request.url and fetched.append(request.url))
+    tab.goto(origin + html_path(f"chapters/{slug}/{slug}"), wait_until="load")
+    tab.wait_for_timeout(300)
+    assert not fetched, f"{slug}: the page fetched {len(fetched)} demo frames before any demo was opened"
+    anim = tab.locator("div.animation").first
+    urls = anim.locator("script.anim-frames").evaluate("s => JSON.parse(s.textContent)")
+    assert all("/_images/frames/" in url or url.startswith("../") for url in urls), "frames left inside the page"
+    anim.scroll_into_view_if_needed()
+    anim.hover()
+    tab.wait_for_function(
+        "n => performance.getEntriesByType('resource').filter(r => r.name.includes('/_images/frames/')).length >= n",
+        arg=len(set(urls)),
+    )
+    assert {url.rsplit("/", 1)[1] for url in fetched} == {url.rsplit("/", 1)[1] for url in urls}
 
 
 _PHONE_LAYOUT = r"""

@@ -75,8 +75,46 @@ def test_launch_buttons_are_off_by_default():
     assert not on, f"_config.yml turns on launch buttons by default: {on}"
 
 
+def expected_targets(wanted: dict, notebook: str) -> dict[str, tuple[str, dict]]:
+    """Service key -> (address, query) its button must open: `notebook` of the repository, at the branch.
+
+    The addresses are the services' own: BinderHub's /v2/gh/ORG/REPO/REF?urlpath=, nbgitpuller's
+    git-pull?repo=&branch=&urlpath= (it clones into a folder named after the repository), Colab's
+    /github/ORG/REPO/blob/REF/PATH.
+    """
+    launch, repository = wanted["launch_buttons"], wanted["repository"]
+    missing = [key for key in SERVICES if not launch.get(key)]
+    assert not missing, f"the README's snippet should show every service it names; it does not set {missing}"
+    hub, binder, colab = (launch[key].rstrip("/") for key in SERVICES)
+    url, branch = repository["url"].rstrip("/"), repository.get("branch", "main")
+    org, repo = url.split("/")[-2:]
+    ui = {"jupyterlab": "lab/tree", "classic": "tree"}[launch.get("notebook_interface", "classic")]
+    return {
+        "jupyterhub_url": (
+            f"{hub}/hub/user-redirect/git-pull",
+            {"repo": url, "branch": branch, "urlpath": f"{ui}/{repo}/{notebook}"},
+        ),
+        "binderhub_url": (f"{binder}/v2/gh/{org}/{repo}/{branch}", {"urlpath": f"{ui}/{notebook}"}),
+        "colab_url": (f"{colab}/github/{org}/{repo}/blob/{branch}/{notebook}", {}),
+    }
+
+
+def target(href: str) -> tuple[str, dict]:
+    parts = urlsplit(href)
+    return f"{parts.scheme}://{parts.netloc}{unquote(parts.path)}", {k: v[0] for k, v in parse_qs(parts.query).items()}
+
+
+def build_problems(log: str) -> str:
+    """The warnings and errors of a failed build, else its last lines."""
+    said = [line for line in log.splitlines() if re.search(r"WARNING|ERROR|Error|Exception", line)]
+    return "\n".join(said[-20:]) or log[-3000:]
+
+
 def test_the_readme_snippet_builds_strictly_and_puts_launch_buttons_on_every_chapter(tmp_path):
     snippet = readme_snippet(README.read_text(encoding="utf-8"))
+    wanted = yaml.safe_load(snippet)
+    chapters = book.chapters()
+    expected = {slug: expected_targets(wanted, f"chapters/{slug}/{slug}.ipynb") for slug in chapters}
     src = copy_sources(tmp_path)
     config = execution_off(with_launch_buttons(yaml.safe_load((src / "_config.yml").read_text()), snippet))
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -85,34 +123,23 @@ def test_the_readme_snippet_builds_strictly_and_puts_launch_buttons_on_every_cha
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 0, "the strict build with the README's launch buttons failed:\n" + (
-        done.stdout[-4000:] + done.stderr[-2000:]
+    assert done.returncode == 0, "the strict build with the README's launch buttons failed:\n" + build_problems(
+        done.stdout + done.stderr
     )
 
-    wanted = yaml.safe_load(snippet)
-    launch, repository = wanted["launch_buttons"], wanted["repository"]
-    missing = [key for key in SERVICES if not launch.get(key)]
-    assert not missing, f"the README's snippet should show every service it names; it does not set {missing}"
-    services = {key: launch[key].rstrip("/") for key in SERVICES}
-    repo_url, branch = repository["url"].rstrip("/"), repository.get("branch", "main")
-    org_repo = "/".join(repo_url.split("/")[-2:])
     html = tmp_path / "out" / "_build" / "html"
-    for slug in book.chapters():
-        notebook = f"chapters/{slug}/{slug}.ipynb"
+    for slug in chapters:
+        assert (book.ROOT / "chapters" / slug / f"{slug}.ipynb").is_file()
         hrefs = links(html / "chapters" / slug / f"{slug}.html")
-        for key, service in services.items():
+        for key, (address, query) in expected[slug].items():
+            service = wanted["launch_buttons"][key].rstrip("/")
             found = [h for h in hrefs if h.startswith(service + "/")]
             assert len(found) == 1, f"{slug}: {len(found)} links to {key} {service}, expected one launch button"
-            href = unquote(found[0])
-            assert org_repo in href and branch in href and notebook in href, (
-                f"{slug}: the {key} button does not open {notebook} of {repo_url} at {branch}: {found[0]}"
+            assert target(found[0]) == (address, query), (
+                f"{slug}: the {key} button opens {found[0]}, not {address} with {query}"
             )
-            if key == "jupyterhub_url":  # nbgitpuller clones the repository, then opens the notebook in it
-                query = parse_qs(urlsplit(found[0]).query)
-                assert query.get("repo") == [repo_url] and query.get("branch") == [branch], (
-                    f"{slug}: the JupyterHub button pulls {query.get('repo')} at {query.get('branch')}"
-                )
-    assert not [h for h in links(html / "exercises.html") if any(h.startswith(s) for s in services.values())], (
+    services = tuple(wanted["launch_buttons"][key] for key in SERVICES)
+    assert not [h for h in links(html / "exercises.html") if h.startswith(services)], (
         "a page that is not a notebook has launch buttons"
     )
 

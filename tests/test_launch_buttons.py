@@ -88,7 +88,9 @@ def expected_targets(wanted: dict, notebook: str) -> dict[str, tuple[str, dict]]
     hub, binder, colab = (launch[key].rstrip("/") for key in SERVICES)
     url, branch = repository["url"].rstrip("/"), repository.get("branch", "main")
     org, repo = url.split("/")[-2:]
-    ui = {"jupyterlab": "lab/tree", "classic": "tree"}[launch.get("notebook_interface", "classic")]
+    interface = launch.get("notebook_interface", "classic")
+    ui = {"jupyterlab": "lab/tree", "classic": "tree"}.get(interface)
+    assert ui, f"notebook_interface is jupyterlab or classic (Jupyter Book 1), not {interface!r}"
     return {
         "jupyterhub_url": (
             f"{hub}/hub/user-redirect/git-pull",

@@ -69,3 +69,14 @@ def test_the_failure_message_the_page_shows_is_a_tests():
     message = example.removeprefix("AssertionError: ").strip()
     tests = [c.source for slug in book.chapters() for c in nbs.test_cells(nbs.read(nbs.release_path(slug)))]
     assert any(message in source for source in tests), f"no visible test says {message!r}"
+
+
+def test_a_hidden_test_shows_students_one_comment_line():
+    """The page: "Some test cells show only one comment line, starting with `# Hidden test:`"."""
+    for slug in book.chapters():
+        hidden = {nbs.grade_id(c) for c in nbs.test_cells(nbs.read(nbs.source_path(slug))) if nbs.is_hidden(c)}
+        assert hidden, f"{slug} has no hidden test"
+        for cell in nbs.test_cells(nbs.read(nbs.release_path(slug))):
+            if nbs.grade_id(cell) in hidden:
+                lines = cell.source.strip().splitlines()
+                assert len(lines) == 1 and lines[0].startswith("# Hidden test:"), f"{slug}: {lines[:3]}"

@@ -1,10 +1,12 @@
 """How heavy each page of the built book is, and how long it takes to open on a slow phone.
 
     .venv/bin/python benchmarks/book_weight.py [--html DIR] [--baseline REV [--baseline-html DIR]]
+                                               [--runs 3] [--cpu 4] [--page PATH ...]
 
-Every page of _toc.yml is opened in Debian's chromium (Playwright, tests/browser/chromium.py)
-from a local server, in a fresh browser context (empty cache) at a phone's viewport
-(390 x 844 CSS px), and measured:
+Every page of _toc.yml (or each --page, e.g. `intro`) is opened in Debian's chromium
+(Playwright, tests/browser/chromium.py) from a local server, in a fresh browser context
+(empty cache) at a phone's viewport (390 x 844 CSS px), `--runs` times, and measured
+(the times are the median of the runs):
 
   html      the page's HTML file, in bytes as built.
   weight    the page's own bytes, the number checked: its HTML plus every page-specific
@@ -82,9 +84,6 @@ SLOW_4G = {"offline": False, "latency": 562.5, "downloadThroughput": 180_000, "u
 NO_THROTTLE = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
 CPU_SLOWDOWN = 4
 CDN_PATH = "/_cdn/"  # where the local server answers cdn.SOURCES[i] as /_cdn/<i>/...
-# The shared assets every page loads: the theme's, the CDN files, Sphinx's search index and the
-# site icon. Everything else the server answers is page-specific.
-SHARED = ("/_static/", CDN_PATH, "/searchindex.js", "/favicon.ico")
 COMPRESSED = {".html", ".css", ".js", ".json", ".svg", ".txt", ".map", ".mjs", ".ipynb"}
 TIMEOUT_MS = 300_000
 
@@ -197,10 +196,12 @@ class NetworkLog:
 
 @dataclass
 class Visit:
-    """One page opened once: its bytes (see the module docstring) and its throttled times."""
+    """One page opened once: the files it loaded, its bytes (see the module docstring), its times."""
 
     html: int = 0
-    weight: int = 0
+    opened: set[Path] = field(default_factory=set)  # the book's files it loaded until settled
+    read: set[Path] = field(default_factory=set)  # the same once scrolled through
+    weight: int = 0  # the bytes of the page-specific files among them, once the shared ones are known
     scrolled: int = 0
     all: int = 0
     wire: int = 0
@@ -211,20 +212,35 @@ class Visit:
 
 
 def file_of(url: str, origin: str, html: Path) -> tuple[Path | None, bool]:
-    """The file that answered `url` and whether it is page-specific (not a shared asset)."""
+    """The file that answered `url`, and whether it is one of the book's own (not a CDN's)."""
     if not url.startswith(origin):
         return cdn.local_file(url), False
     path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
     if path.startswith(CDN_PATH):
         return cdn_file(path), False
     file = html / path.lstrip("/")
-    return (file if file.is_file() else None), not path.startswith(SHARED)
+    return (file if file.is_file() else None), True
 
 
-def own_bytes(log: NetworkLog, origin: str, html: Path) -> int:
-    """Bytes of the page-specific files among the finished requests (each file once)."""
-    files = {f for f, own in (file_of(url, origin, html) for url, _ in log.finished()) if own and f}
-    return sum(f.stat().st_size for f in files)
+def book_files(log: NetworkLog, origin: str, html: Path) -> set[Path]:
+    """The book's own files among the finished requests."""
+    return {f for f, own in (file_of(url, origin, html) for url, _ in log.finished()) if own and f}
+
+
+def shared_assets(html: Path, root: Visit) -> set[Path]:
+    """The files every page loads: those under _static/ the root page loads, and the search index."""
+    return {f for f in root.opened if f.is_relative_to(html / "_static")} | {html / "searchindex.js"}
+
+
+def page_bytes(files: set[Path], shared: set[Path]) -> int:
+    """Bytes of the page-specific files among `files`: all but the shared assets."""
+    return sum(f.stat().st_size for f in files - shared)
+
+
+def weigh(visit: Visit, shared: set[Path]) -> Visit:
+    visit.weight = page_bytes(visit.opened, shared)
+    visit.scrolled = page_bytes(visit.read, shared)
+    return visit
 
 
 def wait_quiet(page, log: NetworkLog, quiet_ms: int = 500):
@@ -260,7 +276,7 @@ def visit(browser, origin: str, html: Path, page_path: str, cpu: float) -> Visit
         else:
             record.load, record.settled = times["load"] / 1000, times["settled"] / 1000
         wait_quiet(page, log)
-        record.weight = own_bytes(log, origin, html)
+        record.opened = book_files(log, origin, html)
         files = {f for f, _ in (file_of(url, origin, html) for url, _ in log.finished()) if f}
         record.all = sum(f.stat().st_size for f in files)
         record.wire = sum(wire for _, wire in log.finished())
@@ -269,7 +285,7 @@ def visit(browser, origin: str, html: Path, page_path: str, cpu: float) -> Visit
         page.evaluate(_SCROLL_THROUGH)
         page.evaluate(_SETTLE, TIMEOUT_MS)
         wait_quiet(page, log)
-        record.scrolled = own_bytes(log, origin, html)
+        record.read = book_files(log, origin, html)
         record.unthrottled = router.served + router.blocked
     finally:
         context.close()
@@ -311,11 +327,12 @@ def ratio(after: float, before: float) -> str:
 
 def table(title: str, results: dict[str, Visit]):
     print(f"\n{title}")
+    w = max(map(len, results), default=4)
     head = f"{'html':>7} {'weight':>7} {'scrolled':>8} {'all':>7} {'wire':>7} {'load s':>7} {'settled s':>9}"
-    print(f"{'page':<36} {head}")
+    print(f"{'page':<{w}} {head}")
     for path, v in results.items():
         print(
-            f"{path:<36} {kb(v.html):>7} {kb(v.weight):>7} {kb(v.scrolled):>8} {kb(v.all):>7} {kb(v.wire):>7}"
+            f"{path:<{w}} {kb(v.html):>7} {kb(v.weight):>7} {kb(v.scrolled):>8} {kb(v.all):>7} {kb(v.wire):>7}"
             f" {v.load:>7.1f} {v.settled:>9.1f}"
         )
     print("(bytes in kB of 1,000 bytes)")
@@ -323,14 +340,15 @@ def table(title: str, results: dict[str, Visit]):
 
 def comparison(label: str, before: dict[str, Visit], after: dict[str, Visit]):
     print(f"\ncurrent tree against {label} (ratio = current / {label})")
-    print(f"{'page':<36} {'weight kB':>17} {'ratio':>6} {'load s':>13} {'ratio':>6} {'settled s':>13} {'ratio':>6}")
+    w = max(map(len, [*before, *after]), default=4)
+    print(f"{'page':<{w}} {'weight kB':>17} {'ratio':>6} {'load s':>13} {'ratio':>6} {'settled s':>13} {'ratio':>6}")
     for path in [*after, *(p for p in before if p not in after)]:
         b, a = before.get(path), after.get(path)
         if a is None or b is None:
-            print(f"{path:<36} only in {'the current tree' if b is None else label}")
+            print(f"{path:<{w}} only in {'the current tree' if b is None else label}")
             continue
         print(
-            f"{path:<36} {kb(b.weight):>8}{kb(a.weight):>9} {ratio(a.weight, b.weight):>6}"
+            f"{path:<{w}} {kb(b.weight):>8}{kb(a.weight):>9} {ratio(a.weight, b.weight):>6}"
             f" {b.load:>6.1f}{a.load:>7.1f} {ratio(a.load, b.load):>6}"
             f" {b.settled:>6.1f}{a.settled:>7.1f} {ratio(a.settled, b.settled):>6}"
         )
@@ -347,12 +365,52 @@ def report_problems(label: str, results: dict[str, Visit]) -> bool:
     return bad
 
 
+def measure(books: dict[str, tuple[Path, list[str]]], only: list[str] | None, runs: int, cpu: float):
+    """{label: {page: Visit}} for every page of every book, page by page, the books in turn."""
+    from playwright.sync_api import sync_playwright  # here: chromium.unavailable() explains its absence
+
+    results = {label: {} for label in books}
+    order = [p for p in dict.fromkeys(p for _, pages in books.values() for p in pages) if p in (only or [p])]
+    with sync_playwright() as p:
+        browser = chromium.launch(p)
+        servers = {label: BookServer(html, LocalCdn) for label, (html, _) in books.items()}
+        origins = {label: server.__enter__() for label, server in servers.items()}
+        try:
+            for path in order:
+                for label, (html, pages) in books.items():  # in turn: both books see the same machine load
+                    if path in pages:
+                        visits = [visit(browser, origins[label], html, path, cpu) for _ in range(runs)]
+                        results[label][path] = median_visit(visits)
+            for label, (html, pages) in books.items():
+                root = results[label].get(pages[0]) or visit(browser, origins[label], html, pages[0], cpu)
+                shared = shared_assets(html, root)
+                for v in results[label].values():
+                    weigh(v, shared)
+        finally:
+            for server in servers.values():
+                server.__exit__(None, None, None)
+            browser.close()
+    return results
+
+
+def check(results: dict[str, Visit]) -> bool:
+    """Print the check line: is every chapter page of the current tree at most LIMIT bytes?"""
+    chapter_pages = [f"chapters/{slug}/{slug}" for slug in book.chapters()]
+    over = {p: v.weight for p, v in results.items() if p in chapter_pages and v.weight > LIMIT}
+    if over:
+        listed = ", ".join(f"{p.rsplit('/', 1)[-1]} {kb(w)} kB" for p, w in over.items())
+        print(f"\ncheck: {len(over)} of {len(chapter_pages)} chapter pages weigh over {LIMIT:,} bytes: {listed}")
+    else:
+        print(f"\ncheck: every chapter page weighs at most {LIMIT:,} bytes")
+    return not over
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--html", type=Path, help="an existing build of the current tree (default: build it)")
     parser.add_argument("--baseline", metavar="REV", help="also build and measure git revision REV")
     parser.add_argument("--baseline-html", type=Path, help="an existing build of REV (default: build it)")
-    parser.add_argument("--runs", type=int, default=1, help="throttled loads per page; the median is shown")
+    parser.add_argument("--runs", type=int, default=3, help="throttled loads per page; the median is shown")
     parser.add_argument("--page", action="append", help="measure only this page (e.g. intro); repeatable")
     parser.add_argument("--cpu", type=float, default=CPU_SLOWDOWN, help="CPU slowdown (1: none)")
     args = parser.parse_args(argv)
@@ -362,15 +420,12 @@ def main(argv=None) -> int:
         return 2
     if args.baseline_html and not args.baseline:
         parser.error("--baseline-html needs --baseline REV (for its table of contents)")
-    from playwright.sync_api import sync_playwright
-
     tmp = Path(tempfile.mkdtemp(prefix="book-weight-"))
     try:
-        books = {}  # label -> (html folder, its pages)
+        books = {}  # label -> (its HTML folder, its pages)
         if args.baseline:
             src = checkout(args.baseline, tmp / "baseline-src")
-            html = args.baseline_html or built(src, tmp / "baseline", args.baseline)
-            books[args.baseline] = (html, book.pages(src))
+            books[args.baseline] = (args.baseline_html or built(src, tmp / "baseline", args.baseline), book.pages(src))
         books["current"] = (args.html or built(book.ROOT, tmp / "current", "the current tree"), book.pages())
         for label, (html, _) in books.items():
             if not (html / "intro.html").is_file():
@@ -378,40 +433,18 @@ def main(argv=None) -> int:
         print(
             f"throttled: Slow 4G ({SLOW_4G['latency']} ms latency, {SLOW_4G['downloadThroughput']:,} B/s down,"
             f" {SLOW_4G['uploadThroughput']:,} B/s up), CPU {args.cpu:g}x slower;"
-            f" viewport {PHONE['width']}x{PHONE['height']}, empty cache, {args.runs} run(s) per page",
+            f" viewport {PHONE['width']}x{PHONE['height']}, empty cache, median of {args.runs} run(s) per page",
             flush=True,
         )
-        results = {label: {} for label in books}
-        order = [p for p in dict.fromkeys(p for _, pages in books.values() for p in pages) if p in (args.page or [p])]
-        with sync_playwright() as p:
-            browser = chromium.launch(p)
-            servers = {label: BookServer(html, LocalCdn) for label, (html, _) in books.items()}
-            origins = {label: server.__enter__() for label, server in servers.items()}
-            try:
-                for path in order:
-                    for label, (html, pages) in books.items():  # alternating: both books see the same load
-                        if path in pages:
-                            visits = [visit(browser, origins[label], html, path, args.cpu) for _ in range(args.runs)]
-                            results[label][path] = median_visit(visits)
-            finally:
-                for server in servers.values():
-                    server.__exit__(None, None, None)
-                browser.close()
-        for label, res in results.items():
-            table(f"{label} ({books[label][0]})", res)
-        if args.baseline:
-            comparison(args.baseline, results[args.baseline], results["current"])
-        bad = [label for label, res in results.items() if report_problems(label, res)]
-        chapter_pages = [f"chapters/{slug}/{slug}" for slug in book.chapters()]
-        over = {p: v.weight for p, v in results["current"].items() if p in chapter_pages and v.weight > LIMIT}
-        if over:
-            listed = ", ".join(f"{p.rsplit('/', 1)[-1]} {kb(w)} kB" for p, w in over.items())
-            print(f"\ncheck: {len(over)} of {len(chapter_pages)} chapter pages weigh over {LIMIT:,} bytes: {listed}")
-        else:
-            print(f"\ncheck: every chapter page weighs at most {LIMIT:,} bytes")
-        return 1 if over or bad else 0
+        results = measure(books, args.page, args.runs, args.cpu)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    for label, res in results.items():
+        table(f"{label} ({books[label][0]})", res)
+    if args.baseline:
+        comparison(args.baseline, results[args.baseline], results["current"])
+    bad = [label for label, res in results.items() if report_problems(label, res)]
+    return 0 if check(results["current"]) and not bad else 1
 
 
 if __name__ == "__main__":

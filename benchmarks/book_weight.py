@@ -11,13 +11,15 @@ Every page of _toc.yml (or each --page, e.g. `intro`) is opened in Debian's chro
   html      the page's HTML file, in bytes as built.
   weight    the page's own bytes, the number checked: its HTML plus every page-specific
             file it loads while it opens and settles, with no scrolling and no click.
-            Page-specific is whatever the book's output serves outside `_static/` but
-            Sphinx's search index: images under `_images/`, frames and data files. Bytes of the files as built
+            Page-specific is every file of the book's output but the shared assets, and
+            the shared assets are the files under `_static/` that the book's root page
+            (intro) loads too, and Sphinx's search index: so images under `_images/`,
+            frames and data files count wherever they are. Bytes of the files as built
             (uncompressed); a data: URI (a base64 frame) counts inside the HTML.
   scrolled  the same once the page is then scrolled through to its end: what a reader
             of the whole page fetches when frames load as they come into view. Files a
             page loads only when a control is clicked count in neither.
-  all       everything the browser loads for the page, shared assets included: the
+  all       everything the browser loads for the page until it settles, with the shared: the
             theme's CSS, JavaScript and fonts under `_static/`, MathJax and its fonts,
             require.js, the widget manager, Font Awesome (bytes of the files).
   wire      the same as transferred (HTTP headers included): text files gzip-compressed,
@@ -44,7 +46,9 @@ serves the book and, under `/_cdn/`, the CDN files from node_modules/ (cdn.SOURC
 rewrites the CDN addresses in each HTML page it serves to those. Any other request for
 the internet still goes to cdn.Router (served unthrottled from node_modules/, or
 aborted); the script prints such requests, and there should be none. The local server
-has no latency of its own, so the figures are the throttled network's alone.
+has no latency of its own, so the figures are the throttled network's alone. One
+difference from a real host remains: the CDN files come from the book's own origin, over
+the same six HTTP/1.1 connections, where online they come from other hosts.
 
 `--baseline REV` builds the book of git revision REV (`git archive` into a temporary
 folder, then the strict build) and measures it in the same run, page by page alternating
@@ -243,13 +247,14 @@ def weigh(visit: Visit, shared: set[Path]) -> Visit:
     return visit
 
 
-def wait_quiet(page, log: NetworkLog, quiet_ms: int = 500):
-    """Wait until no request has been in flight for `quiet_ms` (at most TIMEOUT_MS)."""
-    deadline = time.monotonic() + TIMEOUT_MS / 1000
+def wait_quiet(page, log: NetworkLog, quiet_ms: int = 500, most_s: float = 60) -> int:
+    """Wait until no request has been in flight for `quiet_ms`, at most `most_s`; return those still in flight."""
+    deadline = time.monotonic() + most_s
     calm = 0
     while calm < quiet_ms and time.monotonic() < deadline:
         page.wait_for_timeout(100)
         calm = calm + 100 if log.in_flight() == 0 else 0
+    return log.in_flight()
 
 
 def visit(browser, origin: str, html: Path, page_path: str, cpu: float) -> Visit:
@@ -275,7 +280,8 @@ def visit(browser, origin: str, html: Path, page_path: str, cpu: float) -> Visit
             record.problems.append(times["timeout"])
         else:
             record.load, record.settled = times["load"] / 1000, times["settled"] / 1000
-        wait_quiet(page, log)
+        if wait_quiet(page, log):
+            record.problems.append(f"{log.in_flight()} requests still in flight a minute after it settled")
         record.opened = book_files(log, origin, html)
         files = {f for f, _ in (file_of(url, origin, html) for url, _ in log.finished()) if f}
         record.all = sum(f.stat().st_size for f in files)
@@ -284,7 +290,8 @@ def visit(browser, origin: str, html: Path, page_path: str, cpu: float) -> Visit
         session.send("Emulation.setCPUThrottlingRate", {"rate": 1})
         page.evaluate(_SCROLL_THROUGH)
         page.evaluate(_SETTLE, TIMEOUT_MS)
-        wait_quiet(page, log)
+        if wait_quiet(page, log):
+            record.problems.append(f"{log.in_flight()} requests still in flight a minute after scrolling")
         record.read = book_files(log, origin, html)
         record.unthrottled = router.served + router.blocked
     finally:

@@ -242,6 +242,7 @@ def page_bytes(files: set[Path], shared: set[Path]) -> int:
 
 
 def weigh(visit: Visit, shared: set[Path]) -> Visit:
+    """Fill in the visit's weight and scrolled bytes, now that the book's shared assets are known."""
     visit.weight = page_bytes(visit.opened, shared)
     visit.scrolled = page_bytes(visit.read, shared)
     return visit

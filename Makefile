@@ -7,7 +7,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 SAMPLE_OUT := _build/sample-grades
 
-.PHONY: all main install install-cluster book grade-sample test lint release sample-class clean bench-build shots bench-grade bench-cluster
+.PHONY: all main install install-cluster book grade-sample test lint release sample-class clean bench-build bench-book shots bench-grade bench-cluster
 
 all: main
 
@@ -78,6 +78,11 @@ test: install install-cluster lint  ## everything CI checks
 
 bench-build: install  ## time a clean build and cached rebuilds (README, "Build speed")
 	$(PY) benchmarks/build_speed.py
+
+# BASELINE=REV also builds git revision REV and measures it in the same run (before/after);
+# BOOK_HTML=DIR reuses an existing build of the current tree, as the browser tests do.
+bench-book: install  ## each page's weight and its load time on a throttled phone (README, "Page weight")
+	$(PY) benchmarks/book_weight.py $(if $(BOOK_HTML),--html $(BOOK_HTML)) $(if $(BASELINE),--baseline $(BASELINE))
 
 bench-grade: install  ## grade a generated class with plain nbgrader and with this grader (README, "Grading at scale")
 	$(PY) benchmarks/grading_speed.py

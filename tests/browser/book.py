@@ -26,13 +26,13 @@ def _files(entries) -> list[str]:
     return out
 
 
-def toc() -> dict:
-    return yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+def toc(root: Path = ROOT) -> dict:
+    return yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
 
 
-def pages() -> list[str]:
-    """Every page of the book in reading order, as its path without suffix ("intro", "chapters/a/a")."""
-    t = toc()
+def pages(root: Path = ROOT) -> list[str]:
+    """Every page of the book in `root` in reading order, as its path without suffix ("intro", "chapters/a/a")."""
+    t = toc(root)
     files = [t["root"]]
     for part in t.get("parts", []):
         files += _files(part.get("chapters"))
@@ -40,20 +40,20 @@ def pages() -> list[str]:
     return [f.removesuffix(".md").removesuffix(".ipynb") for f in files]
 
 
-def chapters() -> list[str]:
+def chapters(root: Path = ROOT) -> list[str]:
     """The chapter slugs the table of contents lists: every entry chapters/<slug>/<slug>."""
     out = []
-    for page in pages():
+    for page in pages(root):
         parts = page.split("/")
         if len(parts) == 3 and parts[0] == "chapters" and parts[1] == parts[2]:
             out.append(parts[1])
     return out
 
 
-def build(out: Path) -> Path:
-    """Build the book strictly (-W -n --keep-going) into `out`; return the HTML folder."""
+def build(out: Path, src: Path = ROOT) -> Path:
+    """Build the book in `src` strictly (-W -n --keep-going) into `out`; return the HTML folder."""
     done = subprocess.run(
-        [str(JB), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(out)],
+        [str(JB), "build", str(src), "-W", "-n", "--keep-going", "--path-output", str(out)],
         capture_output=True,
         text=True,
     )

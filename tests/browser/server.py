@@ -8,7 +8,9 @@ import threading
 from pathlib import Path
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
+class BookHandler(http.server.SimpleHTTPRequestHandler):
+    """Serve files quietly, with the content types a static host gives the book's files."""
+
     extensions_map = {  # noqa: RUF012 (the standard library's own class attribute)
         **http.server.SimpleHTTPRequestHandler.extensions_map,
         ".ipynb": "application/octet-stream",  # downloaded, as a static host serves it
@@ -19,10 +21,14 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 class BookServer:
-    """`with BookServer(html) as url:` serves `html` at `url` (ending in "/")."""
+    """`with BookServer(html) as url:` serves `html` at `url` (ending in "/").
 
-    def __init__(self, html: Path):
-        handler = functools.partial(_Quiet, directory=str(html))
+    `handler` is the request handler class: BookHandler, or a subclass of it that changes
+    how files are served (benchmarks/book_weight.py's).
+    """
+
+    def __init__(self, html: Path, handler: type[BookHandler] = BookHandler):
+        handler = functools.partial(handler, directory=str(html))
         self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self.url = f"http://127.0.0.1:{self._httpd.server_port}/"

@@ -107,4 +107,4 @@ def test_the_book_loads_the_extension():
     from autograder import notebooks as nbs
 
     config = yaml.safe_load((nbs.ROOT / "_config.yml").read_text(encoding="utf-8"))
-    assert config["sphinx"]["local_extensions"] == {"autograder.book_execution": "./"}
+    assert config["sphinx"]["local_extensions"]["autograder.book_execution"] == "./"

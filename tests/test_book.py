@@ -75,3 +75,52 @@ def test_intro_and_errata_pages(book):
     for slug in CHAPTERS:
         assert f"chapters/{slug}/{slug}.html" in intro
     assert "θ + α v" in (book / "errata.html").read_text() or "theta + \\alpha v" in (book / "errata.html").read_text()
+
+
+def _png(mode="RGB", colour=(200, 30, 30, 255)) -> bytes:
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new(mode, (120, 60), (255, 255, 255, 0) if mode == "RGBA" else "white")
+    ImageDraw.Draw(image).line([(0, 0), (119, 59)], fill=colour[: len(mode)], width=3)
+    out = io.BytesIO()
+    image.save(out, format="png")  # unoptimised, as matplotlib writes it
+    return out.getvalue()
+
+
+def test_frames_move_out_of_the_page_once_per_content(tmp_path):
+    import base64
+    import json
+
+    from autograder.book_frames import externalise_frames
+
+    first, second = (
+        "data:image/png;base64," + base64.b64encode(_png(colour=c)).decode() for c in ((1, 2, 3), (4, 5, 6))
+    )
+    page = f'<p>x</p><script type="application/json" class="anim-frames">{json.dumps([first, second, first])}</script>'
+    page_dir = tmp_path / "chapters" / "a"
+    page_dir.mkdir(parents=True)
+    out = externalise_frames(page, tmp_path, page_dir)
+    urls = json.loads(out.split(">", 3)[3].split("<")[0])
+    assert urls[0] == urls[2] != urls[1] and all(u.startswith("../../_images/frames/") for u in urls)
+    assert sorted(p.read_bytes() for p in (tmp_path / "_images" / "frames").iterdir()) == sorted(
+        base64.b64decode(u.split(",")[1]) for u in (first, second)
+    )
+    assert externalise_frames(out, tmp_path, page_dir) == out, "a second build must leave the page as it is"
+
+
+def test_figures_get_a_palette_unless_transparent(tmp_path):
+    from PIL import Image
+
+    from autograder.book_frames import palette_png
+
+    plain, clear = tmp_path / "plain.png", tmp_path / "clear.png"
+    plain.write_bytes(_png())
+    clear.write_bytes(_png("RGBA"))
+    before = plain.stat().st_size
+    assert palette_png(plain) and plain.stat().st_size < before
+    with Image.open(plain) as image:
+        assert image.mode == "P"
+    assert not palette_png(plain), "a palette image is left alone"
+    assert not palette_png(clear), "a transparent image would lose its transparency"

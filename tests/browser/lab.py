@@ -193,7 +193,10 @@ def run_all(page, server: Jupyter, name: str):
         before = path.stat().st_mtime_ns
         page.keyboard.press("Control+s")
         _wait("the notebook was not saved", lambda: path.stat().st_mtime_ns != before, 10, page)
-        nb = nbformat.read(path, as_version=4)
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except ValueError:  # caught in the middle of the write: save again
+            return None
         return nb if all(c.execution_count is not None for c in nb.cells if c.cell_type == "code") else None
 
     page.wait_for_timeout(1000)

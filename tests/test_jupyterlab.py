@@ -18,7 +18,7 @@ reason; in CI (CI=true) that is a failure.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from browser import book, chromium, lab
@@ -46,7 +46,7 @@ class Run:
     router: Router
     notebook: object  # the notebook as the app saved it after Run All
     rendered: dict[int, str]  # cell index -> the text of its rendered outputs
-    pictures: dict[str, dict | None] = field(default_factory=dict)  # img id -> its measures in view
+    pictures: dict[str, dict | None]  # img id -> the picture as seen while scrolling down (None: never seen)
 
     def cell_of(self, img_id: str) -> int:
         return next(i for i, c in enumerate(self.notebook.cells) if img_id in str(c.get("outputs", "")))
@@ -85,10 +85,9 @@ def run(request, browser, tmp_path_factory):
         except Exception as exc:
             context.close()
             raise RuntimeError(f"{app}: Run All failed ({exc}); the server's log:\n{server.server_log()}") from exc
-        result = Run(app, server, page, router, notebook, lab.rendered_outputs(page))
-        ids = lab.animation_ids(notebook)
-        result.pictures = dict(zip(ids, lab.pictures(page, ids), strict=True))
-        yield result
+        rendered, seen = lab.scroll_down(page)
+        pictures = {img_id: seen.get(img_id) for img_id in lab.animation_ids(notebook)}
+        yield Run(app, server, page, router, notebook, rendered, pictures)
         context.close()
 
 
@@ -126,16 +125,16 @@ def test_every_reference_picture_shows_without_a_click(run):
     for img_id, seen in run.pictures.items():
         where = f"cell {run.cell_of(img_id)}"
         if seen is None:
-            broken.append(f"{where}: its player is not on the page")
+            broken.append(f"{where}: its player never came on the screen")
         elif not (seen["natural_width"] > 0 and seen["width"] >= MIN_PICTURE[0] and seen["height"] >= MIN_PICTURE[1]):
             broken.append(
                 f"{where}: the picture is {seen['width']}x{seen['height']} px on the page "
                 f"(its frame is {seen['natural_width']} px wide, src {seen['src']!r}…)"
             )
         elif not seen["on_top"]:
-            broken.append(f"{where}: the picture is covered by something else")
+            broken.append(f"{where}: at the picture's middle the page shows {seen['hit']}")
     assert not broken, (
-        f"{run.app}: after Run All, scrolled into view and before any click, reference pictures do not show:\n"
+        f"{run.app}: after Run All, scrolling down the notebook without a click, reference pictures do not show:\n"
         + "\n".join(broken)
     )
 

@@ -203,56 +203,60 @@ def run_all(page, server: Jupyter, name: str):
     return _wait("Run All did not finish", finished, RUN_TIMEOUT, page)
 
 
-# Scroll each animation's picture to the middle of its scroll box and measure it there, as it is.
-_MEASURE = r"""
-async (id) => {
-  const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
-  const img = document.getElementById(id);
-  if (!img) return null;
-  img.scrollIntoView({block: 'center'});
-  await frame();
-  await new Promise(r => setTimeout(r, 150));
-  await frame();
-  const box = img.getBoundingClientRect();
-  const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
-  return {
-    id, src: (img.getAttribute('src') || '').slice(0, 60), natural_width: img.naturalWidth,
-    width: Math.round(box.width), height: Math.round(box.height),
-    on_top: hit === img,
-    in_view: box.bottom > 0 && box.top < innerHeight && box.width > 0,
-  };
-}
-"""
-
-# Scroll the notebook down one screen at a time, so that every cell is attached at least once,
-# and read each cell's rendered outputs (by its index in the notebook) as it goes.
+# Scroll down the notebook a part of a screen at a time, as a reader does (with windowing, a cell
+# is attached or laid out only near the screen), and read at each stop: every cell's rendered
+# outputs, by the cell's index in the notebook, and every animation picture whose cell is on the
+# screen, as it is. A picture is kept as seen with its middle on the screen when it ever was.
 _SCROLL_DOWN = r"""
 async () => {
-  const first = document.querySelector('.jp-Notebook .jp-Cell');
-  let box = first.parentElement;
+  const settle = async () => {
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    await new Promise(r => setTimeout(r, 100));
+  };
+  let box = document.querySelector('.jp-Notebook .jp-Cell').parentElement;
   while (box && !(box.scrollHeight > box.clientHeight && /(auto|scroll)/.test(getComputedStyle(box).overflowY))) {
     box = box.parentElement;
   }
   box = box || document.scrollingElement;
-  const outputs = {};
+  const outputs = {}, pictures = {};
   box.scrollTop = 0;
-  for (let i = 0; i < 1000; i++) {
-    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  for (let step = 0; step < 2000; step++) {
+    await settle();
+    const view = box.getBoundingClientRect();
     for (const cell of document.querySelectorAll('.jp-Notebook .jp-Cell[data-windowed-list-index]')) {
       const text = [...cell.querySelectorAll('.jp-OutputArea-output')].map(o => o.textContent).join('\n');
-      outputs[cell.dataset.windowedListIndex] = text;
+      if (text) outputs[cell.dataset.windowedListIndex] = text;
+    }
+    for (const img of document.querySelectorAll('.jp-Notebook div.animation img')) {
+      const cell = img.closest('.jp-Cell').getBoundingClientRect();
+      if (cell.height === 0 || cell.bottom <= view.top || cell.top >= view.bottom) continue;
+      const r = img.getBoundingClientRect();
+      const [x, y] = [r.left + r.width / 2, r.top + r.height / 2];
+      const middle_on_screen = r.width > 0 && r.height > 0 && y >= view.top && y < view.bottom;
+      if (pictures[img.id] && pictures[img.id].middle_on_screen && !middle_on_screen) continue;
+      const hit = middle_on_screen ? document.elementFromPoint(x, y) : null;
+      pictures[img.id] = {
+        src: (img.getAttribute('src') || '').slice(0, 60), natural_width: img.naturalWidth,
+        width: Math.round(r.width), height: Math.round(r.height), middle_on_screen, on_top: hit === img,
+        hit: hit ? `${hit.tagName.toLowerCase()}.${hit.className}`.slice(0, 80) : 'no picture',
+      };
     }
     if (box.scrollTop + box.clientHeight >= box.scrollHeight - 1) break;
-    box.scrollTop += box.clientHeight * 0.8;
+    box.scrollTop += Math.round(box.clientHeight * 0.6);
   }
-  return outputs;
+  return {outputs, pictures};
 }
 """
 
 
-def rendered_outputs(page) -> dict[int, str]:
-    """The text of every cell's rendered outputs, by the cell's index, read while scrolling down the notebook."""
-    return {int(k): v for k, v in page.evaluate(_SCROLL_DOWN).items()}
+def scroll_down(page) -> tuple[dict[int, str], dict[str, dict]]:
+    """Scroll down the whole notebook once, without a click.
+
+    Returns the text of every cell's rendered outputs, by the cell's index, and, by <img> id,
+    every animation picture met on the way (see _SCROLL_DOWN).
+    """
+    seen = page.evaluate(_SCROLL_DOWN)
+    return {int(k): v for k, v in seen["outputs"].items()}, seen["pictures"]
 
 
 def animation_ids(nb) -> list[str]:
@@ -263,8 +267,3 @@ def animation_ids(nb) -> list[str]:
             html = out.get("data", {}).get("text/html", "")
             ids += re.findall(r'<img\b[^>]*\bid="(_anim_img[0-9a-f]+)"', "".join(html))
     return ids
-
-
-def pictures(page, ids: list[str]) -> list[dict | None]:
-    """For each animation <img> id: its measures once scrolled into view (None: not on the page)."""
-    return [page.evaluate(_MEASURE, i) for i in ids]

@@ -9,8 +9,9 @@ The server does not ask the internet for news or updates.
 
 `run_all(page)` opens a notebook, runs it with Run All from the menu, waits until every code
 cell has run (it saves the notebook and reads it back, which windowing cannot hide) and
-returns the saved notebook. `pictures(page)` scrolls each to_jshtml animation into view and
-measures its picture, as it is, without a click.
+returns the saved notebook. `scroll_down(page)` then scrolls down the notebook once, as a
+reader does, and reads every output and every to_jshtml animation's picture as it is,
+without a click.
 """
 
 from __future__ import annotations
@@ -116,8 +117,9 @@ class Jupyter:
                 return self
             except OSError:
                 if self._proc.poll() is not None or time.monotonic() > deadline:
+                    log = self.server_log()
                     self.__exit__()
-                    raise RuntimeError(f"{self.app} did not start; its log:\n{self.server_log()}") from None
+                    raise RuntimeError(f"{self.app} did not start; its log:\n{log}") from None
                 time.sleep(0.2)
 
     def server_log(self) -> str:

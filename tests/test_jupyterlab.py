@@ -3,7 +3,7 @@
 For each app the test starts the server itself (tests/browser/lab.py: 127.0.0.1, a free port, a
 token, empty user folders, so the app's default settings), copies what `chapters/<CHAPTER>/`
 holds into an empty folder, opens the notebook in chromium and runs it with Run All. Then,
-without a click: every reference animation (a to_jshtml player) shows its picture, at a
+without a click: every reference animation (the player of the chapter's reference-view block) shows its picture, at a
 sensible size, once scrolled into view; no output shows a traceback outside the exercise
 checks, a widget error or a missing file; moving a player's slider changes its picture; and
 the page asks the internet for nothing (tests/browser/cdn.py serves the CDN files offline).
@@ -158,7 +158,7 @@ def test_outputs_show_no_error_and_ask_for_no_file(run):
 def test_moving_a_slider_changes_the_picture(run):
     img_id = next(iter(run.pictures))
     img = run.page.locator(f"#{img_id}")
-    slider = run.page.locator(f"#{img_id.replace('_anim_img', '_anim_slider')}")
+    slider = run.page.locator(f"#{img_id}-slider")
     slider.scroll_into_view_if_needed()
     before = img.get_attribute("src")
     slider.focus()

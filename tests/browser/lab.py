@@ -10,7 +10,7 @@ The server does not ask the internet for news or updates.
 `run_all(page)` opens a notebook, runs it with Run All from the menu, waits until every code
 cell has run (it saves the notebook and reads it back, which windowing cannot hide) and
 returns the saved notebook. `scroll_down(page)` then scrolls down the notebook once, as a
-reader does, and reads every output and every to_jshtml animation's picture as it is,
+reader does, and reads every output and every reference player's picture as it is,
 without a click.
 """
 
@@ -262,10 +262,10 @@ def scroll_down(page) -> tuple[dict[int, str], dict[str, dict]]:
 
 
 def animation_ids(nb) -> list[str]:
-    """The <img> ids of the to_jshtml players in a saved notebook's outputs, in order."""
+    """The <img> ids of the reference-view players in a saved notebook's outputs, in order."""
     ids = []
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             html = out.get("data", {}).get("text/html", "")
-            ids += re.findall(r'<img\b[^>]*\bid="(_anim_img[0-9a-f]+)"', "".join(html))
+            ids += re.findall(r'<img\b[^>]*\bid="(player-[0-9a-f]+)"', "".join(html))
     return ids

@@ -35,6 +35,29 @@ def isolation_or_skip() -> None:
         pytest.skip(f"no sandbox on this machine: {reason}")
 
 
+@pytest.fixture(scope="session")
+def chromium_browser():
+    """Debian's chromium, driven by Playwright, shared by every browser test of the session.
+
+    Playwright's sync API runs one instance per thread: a second `sync_playwright()` while the
+    first is open fails, so test files take their browser from here. Skips with the reason where
+    the browser tests cannot run (a failure in CI).
+    """
+    from browser import chromium
+
+    reason = chromium.unavailable()
+    if reason:
+        if in_ci():
+            pytest.fail(f"browser tests cannot run in CI: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = chromium.launch(p)
+        yield browser
+        browser.close()
+
+
 def can_isolate() -> bool:
     """Tests that grade but do not test isolation use the sandbox where it works, and skip it elsewhere."""
     return available() is None

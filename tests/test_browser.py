@@ -21,7 +21,7 @@ import re
 
 import nbformat
 import pytest
-from browser import book, chromium
+from browser import book
 from browser.cdn import Router
 from browser.page import hints, visit
 from browser.server import BookServer
@@ -41,21 +41,11 @@ def is_chapter(page: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def browser_context():
-    reason = chromium.unavailable()
-    if reason:
-        if chromium.in_ci():
-            pytest.fail(f"browser tests cannot run in CI: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = chromium.launch(p)
-        context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
-        context.set_default_timeout(20_000)
-        yield context
-        context.close()
-        browser.close()
+def browser_context(chromium_browser):
+    context = chromium_browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    context.set_default_timeout(20_000)
+    yield context
+    context.close()
 
 
 @pytest.fixture(scope="session")

@@ -53,16 +53,9 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def browser():
-    reason = chromium.unavailable()
-    if reason:
-        skip_or_fail(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = chromium.launch(p)
-        yield b
-        b.close()
+def browser(chromium_browser):
+    """The session's chromium (tests/conftest.py: one Playwright instance for every browser test)."""
+    return chromium_browser
 
 
 @pytest.fixture(scope="module", params=list(lab.APPS))

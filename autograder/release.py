@@ -205,10 +205,11 @@ def student_version(source_nb, slug: str | None = None, reference: str | None = 
 
 
 def released_reference(path: Path) -> str | None:
-    """The reference data (JSON text) a release notebook carries, or None (no notebook, or no data)."""
-    if not path.is_file():
+    """The reference data (JSON text) a release notebook carries, or None (no notebook, no data, unreadable)."""
+    try:
+        course = nbs.read(path).metadata.get(METADATA_KEY) or {}
+    except (OSError, ValueError):  # missing, or not a notebook (nbformat's NotJSONError is a ValueError)
         return None
-    course = nbs.read(path).metadata.get(METADATA_KEY) or {}
     return course.get("reference")
 
 

@@ -258,6 +258,9 @@ def test_release_keeps_or_rewrites_the_reference_data(tmp_path, monkeypatch):
     assert json.loads(released_reference(out)) == {"curve": [1.5, 0.26]}
     assert nbs.read(out).metadata["course"]["chapter"] == slug
     assert len(said) == 1 and "curve/1: 0.25 -> 0.26" in said[0]
+    out.write_text("{ a release notebook broken by hand")  # nothing to compare with: written afresh
+    release(slug, root=tmp_path, say=said.append)
+    assert json.loads(released_reference(out)) == {"curve": [1.5, 0.26]} and len(said) == 1
 
 
 @pytest.mark.parametrize("slug", CHAPTERS)

@@ -68,9 +68,9 @@ def palette_png(path: Path) -> bool:
     with Image.open(path) as image:
         if image.format != "PNG" or image.mode == "P":
             return False
-        rgb = image.convert("RGB")
         if image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema()[0] < 255:
             return False  # transparent parts: the palette would lose them
+        rgb = image.convert("RGB")
     packed = io.BytesIO()
     rgb.quantize(PALETTE_COLOURS, dither=Image.Dither.NONE).save(packed, format="png", optimize=True)
     if packed.tell() >= path.stat().st_size:

@@ -40,12 +40,12 @@ def texts(cell) -> list[str]:
     return out
 
 
-def run_alone(slug: str, folder, name: str | None = None, env: dict[str, str] | None = None):
-    """Copy the chapter's notebook alone into `folder` (as `name`) and run it there."""
-    path = folder / (name or f"{slug}.ipynb")
+def run_alone(slug: str, folder):
+    """Copy the chapter's notebook alone into `folder` and run it there."""
+    path = folder / f"{slug}.ipynb"
     shutil.copyfile(nbs.release_path(slug), path)
     nb = nbs.read(path)
-    stopped = execute(nb, folder, env or {}, cell_timeout=300)
+    stopped = execute(nb, folder, {}, cell_timeout=300)
     assert stopped is None, f"{slug} stopped: {stopped}"
     assert sorted(p.name for p in folder.iterdir()) == [path.name], "running the notebook wrote files beside it"
     return nb

@@ -52,14 +52,8 @@ class Run:
         return next(i for i, c in enumerate(self.notebook.cells) if img_id in str(c.get("outputs", "")))
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_browser):
-    """The session's chromium (tests/conftest.py: one Playwright instance for every browser test)."""
-    return chromium_browser
-
-
 @pytest.fixture(scope="module", params=list(lab.APPS))
-def run(request, browser, tmp_path_factory):
+def run(request, chromium_browser, tmp_path_factory):
     app = request.param
     reason = lab.unavailable(app)
     if reason:
@@ -68,7 +62,7 @@ def run(request, browser, tmp_path_factory):
     for f in (book.ROOT / "chapters" / CHAPTER).iterdir():  # the notebook, and whatever else is released beside it
         shutil.copy2(f, root / f.name)
     with lab.Jupyter(app, root) as server:
-        context = browser.new_context(viewport=DESKTOP)
+        context = chromium_browser.new_context(viewport=DESKTOP)  # the session's chromium (tests/conftest.py)
         context.set_default_timeout(30_000)
         page = context.new_page()
         router = Router(server.origin)

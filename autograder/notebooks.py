@@ -7,6 +7,7 @@ conventions (see CONTRIBUTING.md) are written down once.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from pathlib import Path
 
@@ -152,3 +153,35 @@ def fill_answers(release_nb, answers: dict[str, str]):
         if is_answer(cell) and grade_id(cell) in answers:
             cell.source = answers[grade_id(cell)]
     return nb
+
+
+def _answer_ids_by_chapter(root: Path) -> dict[str, set[str]]:
+    stamps = tuple((s, source_path(s, root).stat().st_mtime_ns) for s in chapter_slugs(root))
+    return _answer_ids_cached(str(root), stamps)
+
+
+@functools.lru_cache(maxsize=8)
+def _answer_ids_cached(root: str, stamps: tuple) -> dict[str, set[str]]:
+    return {slug: set(answer_ids(read(source_path(slug, Path(root))))) for slug, _ in stamps}
+
+
+def chapter_of(nb, root: Path = ROOT) -> str | None:
+    """The chapter a notebook belongs to, read from the notebook itself, never from its file name.
+
+    The release writes the slug into the notebook's metadata (``course.chapter``); a notebook
+    without it (or naming no chapter of this course) is known by its answer cells: the chapter
+    whose answer ``grade_id``s it holds most of. Where the two disagree (metadata copied from
+    another chapter's notebook), the answer cells win. None when it holds none of any chapter's.
+    Students, browsers and LMSs rename files (``02_momentum (1).ipynb``), so the name is no guide.
+    """
+    known = _answer_ids_by_chapter(root)
+    cells = nb.get("cells")
+    held = {grade_id(c) for c in cells if isinstance(c, dict) and is_answer(c)} if isinstance(cells, list) else set()
+    overlap = {slug: len(ids & held) for slug, ids in known.items()}
+    best = max(overlap, key=lambda s: overlap[s], default=None)
+    metadata = nb.get("metadata")
+    course = metadata.get("course") if isinstance(metadata, dict) else None
+    said = course.get("chapter") if isinstance(course, dict) else None
+    if isinstance(said, str) and said in known and (overlap[said] or not overlap[best]):
+        return said
+    return best if best is not None and overlap[best] > 0 else None

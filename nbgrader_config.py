@@ -8,6 +8,7 @@ autograder/nbgrader_bridge.py and README, "Using nbgrader / JupyterHub"):
   release SLUG`, which writes chapters/SLUG/) and hands nbgrader the same bytes;
 - `autograde` puts the hidden tests back from the gradebook without warnings;
 - `generate_feedback` and `generate_solution` never show a hidden test;
+- `zip_collect SLUG` collects a Canvas download (README, "Using nbgrader / JupyterHub");
 - everything nbgrader writes by itself goes under autograder/_nbgrader/
   (ignored by git), created here so a fresh clone needs no manual step;
 - `solutions/<chapter>/mistakes.py` (wrong answers with their explanations)
@@ -52,8 +53,15 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # exchange folder (nbgrader's default is /srv/nbgrader/exchange).
 c.Exchange.root = str(WORK / "exchange")
 c.Exchange.cache = str(WORK / "cache")
-c.ZipCollectApp.downloaded_directory = str(WORK / "downloaded")
-c.CsvExportPlugin.to = str(WORK / "grades.csv")
+# Relative: nbgrader joins it to the course root itself (an absolute path would be doubled).
+c.ZipCollectApp.downloaded_directory = "autograder/_nbgrader/downloaded"
+# A Canvas "Download Submissions" zip, put in downloaded/<chapter>/archive/, collected by
+# `nbgrader zip_collect <chapter>`: each student's last notebook of the chapter, whatever its name.
+c.ZipCollectApp.collector_plugin = course.CourseCollector
+c.FileNameCollectorPlugin.named_regexp = course.CANVAS_REGEXP
+# On ExportPlugin, the class `nbgrader export --to FILE` sets, so the command line still wins
+# (set on CsvExportPlugin, the more specific class, it would silently override --to).
+c.ExportPlugin.to = str(WORK / "grades.csv")
 
 c.GenerateAssignment.preprocessors = [course.CourseRelease]
 c.GenerateAssignment.exporter_class = course.CourseNotebookExporter

@@ -16,6 +16,9 @@ classes keep nbgrader's later steps to the course's rules:
   every hidden line cut; hidden lines are cut from every other output too.
 - :class:`StudentSolution` (``generate_solution``): the worked solutions students
   may see after the deadline, without hidden tests or instructor-only cells.
+- :class:`CourseCollector` (``zip_collect``): a Canvas download's notebooks into
+  ``submitted/<user id>/<chapter>/<chapter>.ipynb``, the chapter read from each
+  notebook, the last upload of each student kept.
 
 :func:`grade_collected` is ``python -m autograder grade --nbgrader``: the
 course's sandboxed grader on nbgrader's ``submitted/`` folder, then the scores,
@@ -28,6 +31,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import shutil
 import sys
 import warnings
@@ -38,6 +42,7 @@ from nbconvert.exporters import Exporter, NotebookExporter
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.plugins import FileNameCollectorPlugin
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     ClearHiddenTests,
@@ -49,7 +54,7 @@ from sqlalchemy.exc import SAWarning
 from traitlets import List
 from traitlets.config import Config, PyFileConfigLoader
 
-from autograder import messages
+from autograder import messages, worker
 from autograder import notebooks as nbs
 from autograder import release as course_release
 from autograder.grade import LayoutError, grade
@@ -290,6 +295,64 @@ class StudentSolution(NbGraderPreprocessor):
         for cell in nb.cells:
             cell.source = _strip_hidden(cell.source)
         return nb, resources
+
+
+CANVAS_REGEXP = r".*/(?P<name>[^/]+?)_(?:late_|LATE_)?(?P<student_id>[0-9]+)_(?P<upload>[0-9]+)_(?P<file_id>[^/]+)$"
+"""A Canvas "Download Submissions" file, ``<name>[_late]_<user id>_<file id>_<file name>``, as nbgrader's
+``named_regexp`` (matched against the whole path of the extracted file). Canvas numbers files in upload
+order, so ``upload`` tells which of a student's notebooks came last."""
+
+
+def _chapter_of_file(path: str, root: Path) -> str | None:
+    """The chapter of the notebook in ``path`` (read from the notebook), or None for anything else."""
+    nb = worker.read_submission(Path(path))
+    return None if isinstance(nb, tuple) else nbs.chapter_of(nb, root)
+
+
+class CourseCollector(FileNameCollectorPlugin):
+    """``zip_collect``'s collector: each student's last notebook of the chapter, named as nbgrader expects.
+
+    The file names come from ``named_regexp`` (:data:`CANVAS_REGEXP` in ``nbgrader_config.py``), but a
+    file's chapter comes from the notebook itself, never from its name: Canvas renames a resubmission
+    ``02_momentum-1.ipynb`` and browsers ``02_momentum (1).ipynb``. Of a student's notebooks of the
+    chapter, the one uploaded last (the largest ``upload`` group, Canvas's file id) is collected as
+    ``<chapter>.ipynb``; the others are skipped as superseded, with a warning naming both, so nbgrader
+    never stops at "Duplicate submission file". Files that are not notebooks of the chapter (a PDF,
+    another chapter's notebook, a damaged file) are skipped with a warning.
+    """
+
+    def _upload(self, filename: str) -> tuple[int, str] | None:
+        """(upload number, student id) of a file the regexp matches, else None (quietly)."""
+        match = re.match(self.named_regexp, filename) if self.named_regexp else None
+        if not match:
+            return None
+        found = match.groupdict()
+        upload = found.get("upload") or ""
+        return (int(upload) if upload.isdigit() else -1), found.get("student_id") or ""
+
+    def collect(self, submitted_file: str) -> dict | None:
+        info = super().collect(submitted_file)
+        if not info:
+            return None
+        coursedir = self.parent.coursedir
+        slug, root = coursedir.assignment_id, Path(coursedir.root)
+        if _chapter_of_file(submitted_file, root) != slug:
+            self.log.warning(
+                "Skipped %s: not a notebook of %s (read from the notebook, not its name)", submitted_file, slug
+            )
+            return None
+        mine = self._upload(submitted_file)
+        folder = os.path.dirname(submitted_file)
+        for name in sorted(os.listdir(folder)):
+            other = os.path.join(folder, name)
+            theirs = self._upload(other) if other != submitted_file and name.endswith(".ipynb") else None
+            if theirs and theirs[1] == mine[1] and theirs[0] > mine[0] and _chapter_of_file(other, root) == slug:
+                self.log.warning("Skipped %s: superseded by %s, uploaded later", submitted_file, other)
+                return None
+        kept = {"student_id": info["student_id"], "file_id": f"{slug}.ipynb"}
+        if info.get("timestamp"):
+            kept["timestamp"] = info["timestamp"]
+        return kept
 
 
 def _submitted_folder(coursedir: CourseDirectory) -> Path:

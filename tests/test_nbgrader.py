@@ -288,3 +288,57 @@ def test_grade_nbgrader_before_collect_exits_2_and_names_the_step(tmp_path):
     for args in ([], ["subs", "--nbgrader"]):
         done = subprocess.run([*grade, *args], cwd=course, capture_output=True, text=True, timeout=600)
         assert done.returncode == 2 and "either SUBMISSIONS or --nbgrader" in done.stderr
+
+
+def _canvas_zip(path: Path, files: dict[str, bytes]) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+
+
+def test_zip_collect_takes_a_canvas_download_and_export_writes_where_told(tmp_path):
+    """`nbgrader zip_collect` on a fresh clone: last upload kept, chapter read from the notebook; `export --to`."""
+    course = _copy_course(tmp_path / "course")
+    nbgrader = str(BIN / "nbgrader")
+    release = course / WORK / "release" / SLUG  # what generate_assignment leaves (tested above)
+    release.mkdir(parents=True)
+    shutil.copy(nbs.release_path(SLUG), release / f"{SLUG}.ipynb")
+    release_nb = nbs.read(nbs.release_path(SLUG))
+    answers = _answers()
+    text = {s: nbs.dumps(nbs.fill_answers(release_nb, answers[s])).encode() for s in ("correct", "wrong", "blank")}
+    other = nbs.release_path("01_challenges").read_bytes()
+    archive = course / WORK / "downloaded" / SLUG / "archive"
+    archive.mkdir(parents=True)
+    _canvas_zip(
+        archive / "submissions.zip",
+        {
+            # 12 handed in a blank notebook, then the right one (Canvas renames the second upload -1).
+            f"doejane_12_100_{SLUG}.ipynb": text["blank"],
+            f"doejane_12_105_{SLUG}-1.ipynb": text["correct"],
+            # 13 handed in late, under the name a browser gives a second download.
+            f"roebob_late_13_101_{SLUG} (1).ipynb": text["wrong"],
+            # 14 handed in a PDF and another chapter's notebook under this chapter's name.
+            "poeann_14_102_report.pdf": b"%PDF-1.4",
+            f"poeann_14_103_{SLUG}.ipynb": other,
+        },
+    )
+    log = _run(course, nbgrader, "zip_collect", SLUG)
+    assert "superseded by" in log and "not a notebook of 02_momentum" in log, log
+    submitted = course / WORK / "submitted"
+    assert sorted(p.relative_to(submitted).as_posix() for p in submitted.rglob("*.ipynb")) == [
+        f"12/{SLUG}/{SLUG}.ipynb",
+        f"13/{SLUG}/{SLUG}.ipynb",
+    ]
+    assert (submitted / "12" / SLUG / f"{SLUG}.ipynb").read_bytes() == text["correct"]
+    assert (submitted / "13" / SLUG / f"{SLUG}.ipynb").read_bytes() == text["wrong"]
+
+    _run(course, sys.executable, "-m", "autograder", "grade", "--nbgrader", "--chapter", SLUG, "--jobs", "2")
+    ours = _scores(course / WORK / "grading-output/grades.csv")
+    assert ours["12"] == 16 and 0 < ours["13"] < 16, ours
+    mine = tmp_path / "export" / "mine.csv"
+    mine.parent.mkdir()
+    _run(course, nbgrader, "export", "--to", str(mine))
+    assert _scores(mine) == ours
+    assert not (course / WORK / "grades.csv").exists() and not (course / "grades.csv").exists()

@@ -138,59 +138,62 @@ def main(argv: list[str] | None = None, plan: dict | None = None) -> int:
 
 
 def _main(argv: list[str], plan: dict) -> int:
-    """The runner's body; runs through :func:`autograder.guards.privately` (see :func:`main`)."""
-    import ast
-    import builtins
+    """The runner's body; runs through :func:`autograder.guards.privately` (see :func:`main`).
+
+    Each of its jobs is a piece of its own below. Every piece that runs once student code may
+    have run (the cell runner, the error describer) is made here, through ``privately``, before
+    the first student cell: its closures look builtins up in a private copy, never in the
+    ``builtins`` module the student's cells share.
+    """
+    private = guards.privately
+    out_fd = int((argv or sys.argv[1:])[0])
+    private(_prepare_process)()
+    nonce, cells = plan.pop("nonce"), plan.pop("cells")
+    work = private(_enter_work)(plan)
+    send = private(protocol.sender)(out_fd, nonce)
+    # ---- the guards, armed before any student code
+    state = {"armed": False, "busy": False, "denied": None}
+    changed, restore, calm, builtins_snapshot = private(guards.integrity)(cells, work)
+    private(guards.audit)(state, os.path.realpath(work))
+    guard = private(guards.returns)(state, calm, changed)
+    describe = private(_describer)(state)
+    run_cell = private(_cell_runner)(cells, state, guard, restore, builtins_snapshot, describe)
+    private(_run_all)(cells, set(plan["skip"]), state, send, changed, run_cell)
+    os._exit(0)
+
+
+def _prepare_process() -> None:
+    """Import the warm modules, then point stdin, stdout and stderr at /dev/null."""
     import importlib
 
-    argv = argv or sys.argv[1:]
-    out_fd = int(argv[0])
     for name in WARM:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
-
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
-    nonce = plan["nonce"]
-    cells = plan["cells"]
-    del plan["cells"], plan["nonce"]
+
+
+def _enter_work(plan: dict) -> str:
+    """Confine the runner to its work folder (hiding the plan's paths when isolated) and set its limits."""
     work = isolation.confine(plan["hide"]) if plan["isolate"] else plan["workdir"]
     os.chdir(work)
     os.environ["HOME"] = work
     isolation.limits(plan["memory_mb"], plan["cpu_seconds"])
-    send = guards.privately(protocol.sender)(out_fd, nonce)
+    return work
 
-    # ---- the guards, armed before any student code
-    state = {"armed": False, "busy": False, "denied": None}
-    changed, restore, calm, builtins_snapshot = guards.privately(guards.integrity)(cells, work)
-    guards.privately(guards.audit)(state, os.path.realpath(work))
-    guard = guards.privately(guards.returns)(state, calm, changed)
-    parse, walk = ast.parse, ast.walk
-    ast_name, ast_store, ast_defs, ast_imports = (
-        ast.Name,
-        ast.Store,
-        (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef),
-        (ast.Import, ast.ImportFrom),
-    )
+
+def _describer(state: dict):
+    """``describe(exc, show, sources)``: ename, evalue (and a traceback of visible code) of an exception.
+
+    Student code may run inside it (``str(exc)``), so everything it calls is bound now.
+    """
     traceback_of = vars(BaseException)["__traceback__"].__get__
-    type_, len_, dict_, isinstance_ = type, len, dict, isinstance
-
-    # ---- running cells
-    def assigned(tree) -> set[str]:
-        names = set()
-        for node in walk(tree):
-            if isinstance(node, ast_name) and isinstance(node.ctx, ast_store):
-                names.add(node.id)
-            elif isinstance(node, ast_defs):
-                names.add(node.name)
-            elif isinstance(node, ast_imports):
-                names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        return names
+    type_, len_, isinstance_ = type, len, isinstance
+    traceback_text = guards.privately(_traceback_text)
 
     def describe(exc, show, sources) -> dict:
-        """ename, evalue (and a traceback of visible code) of an exception; student code may run here."""
         try:
             ename = type_(exc).__name__
             ename = ename[:80] if type_(ename) is str else "Exception"
@@ -214,17 +217,52 @@ def _main(argv: list[str], plan: dict) -> int:
                 entries = []
             finally:
                 state["busy"] = False
-            lines = ["Traceback (most recent call last):"]
-            for filename, lineno, name in entries[1:]:
-                if type_(filename) is not str or filename not in sources:
-                    continue
-                lines.append(f'  File "{filename}", line {lineno}, in {name}')
-                text = sources[filename].splitlines()
-                if 0 < lineno <= len(text):
-                    lines.append("    " + text[lineno - 1].strip())
-            lines.append(f"{ename}: {evalue}")
-            out["traceback"] = "\n".join(lines)[:4000]
+            out["traceback"] = traceback_text(entries, sources, f"{ename}: {evalue}")
         return out
+
+    return describe
+
+
+def _traceback_text(entries: list, sources: dict, last: str) -> str:
+    """A traceback of the frames whose code may be shown (``sources``: file name -> source), at most 4000 characters."""
+    lines = ["Traceback (most recent call last):"]
+    for filename, lineno, name in entries[1:]:
+        if type(filename) is not str or filename not in sources:
+            continue
+        lines.append(f'  File "{filename}", line {lineno}, in {name}')
+        text = sources[filename].splitlines()
+        if 0 < lineno <= len(text):
+            lines.append("    " + text[lineno - 1].strip())
+    lines.append(last)
+    return "\n".join(lines)[:4000]
+
+
+def _assigned():
+    """``assigned(tree)``: the names a cell's syntax tree binds (assignments, definitions, imports)."""
+    import ast
+
+    walk, ast_name, ast_store = ast.walk, ast.Name, ast.Store
+    ast_defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    ast_imports = (ast.Import, ast.ImportFrom)
+    isinstance_ = isinstance
+
+    def assigned(tree) -> set[str]:
+        names = set()
+        for node in walk(tree):
+            if isinstance_(node, ast_name) and isinstance_(node.ctx, ast_store):
+                names.add(node.id)
+            elif isinstance_(node, ast_defs):
+                names.add(node.name)
+            elif isinstance_(node, ast_imports):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        return names
+
+    return assigned
+
+
+def _namespaces(builtins_snapshot: dict) -> tuple[dict, dict]:
+    """The instructor's namespace (private builtins) and the student's (the real ones), with IPython stand-ins."""
+    import builtins
 
     ns_inst = {"__name__": "__main__", "__builtins__": dict(builtins_snapshot)}
     ns_stu = {"__name__": "__main__", "__builtins__": builtins}
@@ -242,72 +280,102 @@ def _main(argv: list[str], plan: dict) -> int:
     for ns in (ns_inst, ns_stu):
         ns["display"] = display
         ns["get_ipython"] = lambda: shell
+    return ns_inst, ns_stu
+
+
+def _cell_runner(cells: list[dict], state: dict, guard, restore, builtins_snapshot: dict, describe):
+    """``run(index, cell, visible) -> outcome``: one cell run where its kind says.
+
+    A test runs in a fresh copy of the instructor's namespace holding the graded functions,
+    each behind ``guard``; an instructor cell in both namespaces; any other cell in the
+    student's. ``visible`` maps the file names whose lines a traceback may show to their source.
+    """
+    import ast
+
+    parse, dict_ = ast.parse, dict
+    assigned = guards.privately(_assigned)()
+    ns_inst, ns_stu = guards.privately(_namespaces)(builtins_snapshot)
     graded_ids = [c["name"] for c in cells if c["kind"] == "answer"]
-    visible = {}  # file name -> source of cells whose lines may appear in a traceback
 
     def graded_functions():
         return {gid: guard(ns_stu[gid]) for gid in graded_ids if callable(ns_stu.get(gid))}
 
-    skip = set(plan["skip"])  # cells that faulted in an earlier runner of this notebook
+    def run_test(code, cell, source, visible) -> dict:
+        restore()
+        g = dict_(ns_inst)
+        g["__builtins__"] = dict_(builtins_snapshot)
+        for gid in graded_ids:
+            g.pop(gid, None)
+        g.update(graded_functions())
+        outcome = {"ok": True}
+        try:
+            exec(code, g)
+        except BaseException as exc:
+            outcome = {"ok": False, **describe(exc, not cell.get("hidden"), visible)}
+        state["busy"] = True
+        try:
+            for name in assigned(parse(source)):
+                if name in g and name not in graded_ids and name != "__builtins__":
+                    ns_inst[name] = g[name]
+        finally:
+            state["busy"] = False
+        return outcome
+
+    def run_instructor(code) -> dict:
+        restore()
+        ns_inst.update(graded_functions())
+        outcome = {"ok": True}
+        for ns in (ns_inst, ns_stu):
+            try:
+                exec(code, ns)
+            except BaseException as exc:
+                outcome = {"ok": False, **describe(exc, False, {})}
+        return outcome
+
+    def run(index: int, cell: dict, visible: dict) -> dict:
+        kind, source = cell["kind"], cell["source"]
+        filename = f"<{kind} cell {index}>"
+        if kind in ("answer", "extra") or (kind == "test" and not cell.get("hidden")):
+            visible[filename] = source
+        try:
+            code = compile(source, filename, "exec", dont_inherit=True)
+        except BaseException as exc:
+            return {"ok": False, **describe(exc, True, {}), "traceback": ""}
+        if kind == "test":
+            return run_test(code, cell, source, visible)
+        if kind == "instructor":
+            return run_instructor(code)
+        try:
+            exec(code, ns_stu)
+        except BaseException as exc:
+            return {"ok": False, **describe(exc, True, visible)}
+        return {"ok": True}
+
+    return run
+
+
+def _run_all(cells: list[dict], skip: set, state: dict, send, changed, run_cell) -> None:
+    """Run every cell not in ``skip`` (it faulted in an earlier runner), one frame before and after each.
+
+    A denied event or a changed trusted module ends the run with ``tampered``.
+    """
+    visible = {}  # file name -> source of cells whose lines may appear in a traceback
     try:
         state["armed"] = True
         for index, cell in enumerate(cells):
             if index in skip:
                 continue
-            kind, source = cell["kind"], cell["source"]
-            filename = f"<{kind} cell {index}>"
-            if kind in ("answer", "extra") or (kind == "test" and not cell.get("hidden")):
-                visible[filename] = source
             send("start", index)
-            outcome = {"ok": True}
-            try:
-                code = compile(source, filename, "exec", dont_inherit=True)
-            except BaseException as exc:
-                outcome = {"ok": False, **describe(exc, True, {}), "traceback": ""}
-                code = None
-            if code is not None:
-                if kind == "test":
-                    restore()
-                    g = dict_(ns_inst)
-                    g["__builtins__"] = dict_(builtins_snapshot)
-                    for gid in graded_ids:
-                        g.pop(gid, None)
-                    g.update(graded_functions())
-                    try:
-                        exec(code, g)
-                    except BaseException as exc:
-                        outcome = {"ok": False, **describe(exc, not cell.get("hidden"), visible)}
-                    state["busy"] = True
-                    try:
-                        for name in assigned(parse(source)):
-                            if name in g and name not in graded_ids and name != "__builtins__":
-                                ns_inst[name] = g[name]
-                    finally:
-                        state["busy"] = False
-                elif kind == "instructor":
-                    restore()
-                    ns_inst.update(graded_functions())
-                    for ns in (ns_inst, ns_stu):
-                        try:
-                            exec(code, ns)
-                        except BaseException as exc:
-                            outcome = {"ok": False, **describe(exc, False, {})}
-                else:
-                    try:
-                        exec(code, ns_stu)
-                    except BaseException as exc:
-                        outcome = {"ok": False, **describe(exc, True, visible)}
+            outcome = run_cell(index, cell, visible)
             why = state["denied"] or changed()
+            send("end", (index, outcome))
             if why:
-                send("end", (index, outcome))
                 send("tampered", f"the notebook's code tried to change how it is graded: {why}")
                 break
-            send("end", (index, outcome))
         send("done")
     except BaseException as exc:  # the harness itself failed: report and stop
         with contextlib.suppress(BaseException):
             send("failed", f"the grader's runner failed: {type(exc).__name__}: {str(exc)[:200]}")
-    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ if ! python3 -m pip --version >/dev/null 2>&1; then
 fi
 flags=(--no-cache-dir --disable-pip-version-check --ignore-installed)
 # Ubuntu 24.04 marks its python3 as externally managed (PEP 668); this image is the grader's alone.
-if python3 -m pip install --help | grep -q -- --break-system-packages; then
+if python3 -m pip install --help | grep -- --break-system-packages >/dev/null; then
   flags+=(--break-system-packages)
 fi
 python3 -m pip install "${flags[@]}" -r requirements.txt
@@ -165,6 +165,8 @@ def files(slug: str, root: Path, settings: dict) -> dict[str, tuple[bytes, int]]
     if not release.is_file():
         raise GradescopeError(f"no release {release.relative_to(root)}: run `python -m autograder release {slug}`")
     config = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}, "chapter": slug}
+    for key, kind in (("cell_timeout", float), ("notebook_timeout", float), ("memory_mb", int)):
+        config[key] = kind(config[key])  # the same file whether a limit came as 480 or 480.0
     if config["hidden_visibility"] not in VISIBILITIES:
         raise GradescopeError(f"hidden-test visibility must be one of {', '.join(VISIBILITIES)}")
     out = {
@@ -399,16 +401,16 @@ def grade_submission(autograder: Path, source: Path, log=sys.stdout) -> dict:
     start = time.monotonic()
     config = settings(source)
     slug = config["chapter"]
-    mode, how = isolation_mode()
-    print(f"isolation: {mode}: {how}", file=log, flush=True)
-    if mode == "nobody":
-        os.chmod(source, 0o700)  # the grader and the hidden tests: root only, whatever setup.sh left
-        sandbox.AS_NOBODY_WITHOUT_NAMESPACES = True
     submission = autograder / "submission"
     path, status, reason, notes = choose(submission, slug, source)
     if path is None:
         row = report.result(status, reason, nbs.read(nbs.source_path(slug, source)))
     else:
+        mode, how = isolation_mode()
+        print(f"isolation: {mode}: {how}", file=log, flush=True)
+        if mode == "nobody":
+            os.chmod(source, 0o700)  # the grader and the hidden tests: root only, whatever setup.sh left
+            sandbox.AS_NOBODY_WITHOUT_NAMESPACES = True
         row = grade.run_job(
             grade.Job("gradescope", slug, path),
             source,

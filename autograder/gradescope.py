@@ -332,21 +332,33 @@ def results(row: dict, config: dict, notebook: str | None, notes: list[str], sec
     """The row of one notebook in Gradescope's results.json format (its autograder specification)."""
     hidden_when = config["hidden_visibility"]
     tests = sorted(row["tests"], key=lambda t: t["hidden"])  # visible tests first, each group in notebook order
-    head = [f"<p><b>{_escape(row['chapter'])}: {_num(row['score'])} / {_num(row['max_score'])}</b></p>"]
+    hidden = {t["test"] for t in tests if t["hidden"]}
+    reason = row["reason"]
+    if hidden and hidden_when != "visible":
+        # The top-level output shows at once: nothing in it may tell a hidden test's result before its time,
+        # neither the total nor a fault that cost a hidden test (the test's own entry says it, when it shows).
+        shown = [t for t in tests if not t["hidden"]]
+        total = f"visible tests {_num(sum(t['points'] for t in shown))} / {_num(sum(t['max_points'] for t in shown))}"
+        if row["status"] == "ok":
+            reason = "; ".join(r for r in reason.split("; ") if r.split(":")[0] not in hidden)
+    else:
+        total = f"{_num(row['score'])} / {_num(row['max_score'])}"
+    head = [f"<p><b>{_escape(row['chapter'])}: {total}</b></p>"]
     if notebook:
         head.append(f"<p>Graded: <code>{_escape(notebook)}</code></p>")
-    if row["status"] != "ok" or row["reason"]:
-        head.append(f"<p>Status: <b>{_escape(row['status'])}</b>: {_escape(row['reason'])}</p>")
+    if row["status"] != "ok" or reason:
+        head.append(f"<p>Status: <b>{_escape(row['status'])}</b>: {_escape(reason)}</p>")
     head += [f"<p>{_escape(note)}</p>" for note in notes]
-    if any(t["hidden"] for t in tests) and hidden_when != "visible":
+    if hidden and hidden_when != "visible":
         when = {
             "after_due_date": "after the due date",
             "after_published": "once grades are published",
             "hidden": "to your instructor only",
         }[hidden_when]
+        points = _num(sum(t["max_points"] for t in tests if t["hidden"]))
         head.append(
-            f"<p>Hidden tests re-check the same properties on fresh inputs; their results show {when}, "
-            "and with them your total.</p>"
+            f"<p>Hidden tests ({points} points) re-check the same properties on fresh inputs; their results "
+            f"show {when}, and with them your total.</p>"
         )
     return {
         "score": row["score"],
@@ -410,6 +422,8 @@ def grade_submission(autograder: Path, source: Path, log=sys.stdout) -> dict:
         print(f"isolation: {mode}: {how}", file=log, flush=True)
         if mode == "nobody":
             os.chmod(source, 0o700)  # the grader and the hidden tests: root only, whatever setup.sh left
+            (autograder / "results").mkdir(exist_ok=True)
+            os.chmod(autograder / "results", 0o755)  # results.json: root's to write
             sandbox.AS_NOBODY_WITHOUT_NAMESPACES = True
         row = grade.run_job(
             grade.Job("gradescope", slug, path),

@@ -222,9 +222,17 @@ def assert_same_as_grade(results: dict, row: dict) -> None:
 
 
 def assert_no_hidden_source(results: dict, slug: str) -> None:
+    source_nb = nbs.read(nbs.source_path(slug))
     shown = texts(results)
-    for line in hidden_only_lines(nbs.read(nbs.source_path(slug))):
+    for line in hidden_only_lines(source_nb):
         assert line not in shown, f"a line of a hidden test reached results.json: {line!r}"
+    # What a hidden test's entry and the top-level output show holds no line of any hidden test at all.
+    hidden_entries = "\n".join(
+        [html.unescape(results["output"])]
+        + [html.unescape(t["output"]) for t in results["tests"] if t["name"].endswith(" (hidden)")]
+    )
+    for line in nbs.hidden_lines(source_nb):
+        assert len(line) < 8 or line not in hidden_entries, f"a hidden test's line reached its entry: {line!r}"
 
 
 @pytest.mark.parametrize("case", list(CASES), ids=[f"{s}-{n}" for s, n in CASES])

@@ -166,6 +166,24 @@ def _grade(args, root: Path) -> int:
     return 0
 
 
+def _gradescope(args, root: Path) -> int:
+    from autograder.gradescope import GradescopeError, build
+
+    out = Path(args.out or f"gradescope-{args.chapter}.zip")
+    limits = {"notebook_timeout": args.timeout, "memory_mb": args.memory, "hidden_visibility": args.hidden_tests}
+    try:
+        made = build(args.chapter, root, out, **limits)
+    except GradescopeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"wrote {out} ({made['files']} files, {made['bytes'] // 1024} KB). On Gradescope: a Programming "
+        f"Assignment worth {made['max_score']:g} points, Configure Autograder: Zip file upload, base image "
+        "Ubuntu 24.04 (see README, Grading on Gradescope)"
+    )
+    return 0
+
+
 def _sample(args, root: Path) -> int:
     from autograder.sample import build
 
@@ -281,6 +299,36 @@ def parser() -> argparse.ArgumentParser:
         "`pip install -r requirements-cluster.txt` (see README, Grading at scale)",
     )
     g.set_defaults(func=_grade)
+
+    gs = sub.add_parser(
+        "gradescope",
+        parents=[after],
+        help="write a chapter's Gradescope autograder (a zip to upload)",
+        description="Write CHAPTER's autograder for Gradescope: a zip with setup.sh and run_autograder at its "
+        "root, the grader, the chapter's release and hidden tests, and pinned requirements. Gradescope grades "
+        "each submission with it exactly as `grade` would (the notebook under any name) and shows the student "
+        "each test's result and message; hidden tests by name, result and message only (see README, Grading "
+        "on Gradescope).",
+    )
+    gs.add_argument("chapter", metavar="CHAPTER", help="the chapter's slug, e.g. 02_momentum")
+    gs.add_argument("--out", metavar="FILE", help="where to write the zip (default: gradescope-CHAPTER.zip)")
+    gs.add_argument(
+        "--hidden-tests",
+        choices=("after_published", "after_due_date", "visible", "hidden"),
+        default="after_published",
+        help="when students see the hidden tests' results, and with them their total (Gradescope's "
+        "visibility; default: %(default)s, once you publish grades); visible tests always show at once",
+    )
+    gs.add_argument(
+        "--timeout",
+        type=float,
+        default=480,
+        metavar="SECONDS",
+        help="time limit for one notebook, below Gradescope's own (10 minutes unless raised) so the tests that "
+        "ran keep their points (default: %(default)s)",
+    )
+    gs.add_argument("--memory", type=int, default=2048, metavar="MB", help="as for grade (default: %(default)s)")
+    gs.set_defaults(func=_gradescope)
 
     s = sub.add_parser(
         "sample-class",

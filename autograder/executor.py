@@ -176,11 +176,15 @@ def _prepare_process() -> None:
 
 
 def _enter_work(plan: dict) -> str:
-    """Confine the runner to its work folder (hiding the plan's paths when isolated) and set its limits."""
+    """Confine the runner to its work folder (hiding the plan's paths when isolated), set its limits, and
+    where the plan asks (root without namespaces: a Gradescope container) become user nobody."""
     work = isolation.confine(plan["hide"]) if plan["isolate"] else plan["workdir"]
     os.chdir(work)
     os.environ["HOME"] = work
     isolation.limits(plan["memory_mb"], plan["cpu_seconds"])
+    if plan.get("as_nobody") and os.geteuid() == 0:  # no namespaces, but root: student code runs as nobody
+        os.chown(work, isolation.NOBODY, isolation.NOBODY)
+        isolation.drop_privileges()
     return work
 
 

@@ -92,6 +92,12 @@ from autograder.protocol import MESSAGE_LIMIT
 
 FLOOR = 5.0  # seconds: no test's time limit is shorter
 
+AS_NOBODY_WITHOUT_NAMESPACES = False
+"""Where a runner is not isolated (no namespaces) but the grader is root, switch it to user
+``nobody`` (no capabilities, no-new-privs) before any student code: the separate unprivileged
+user a Gradescope container allows (:mod:`autograder.gradescope` sets this; ``grade --no-sandbox``
+leaves it off). The runner's scratch folder is made nobody's; files only root may read stay unread."""
+
 
 class SandboxUnavailable(RuntimeError):
     """Namespaces cannot be created here; the message says what to do."""
@@ -274,6 +280,7 @@ def _attempt(cells, skip, result, deadline, isolate, hide, cell_timeout, memory_
         "memory_mb": memory_mb,
         "cpu_seconds": int(deadline - time.monotonic()) + 5,
         "workdir": scratch,
+        "as_nobody": AS_NOBODY_WITHOUT_NAMESPACES and not isolate,
     }
     read_fd, write_fd = os.pipe()
     proc = None

@@ -157,21 +157,30 @@ def _grade(args, root: Path) -> int:
             sandbox=not args.no_sandbox,
             memory_mb=args.memory,
             scheduler=args.scheduler,
+            lms_kind=args.lms,
+            roster=Path(args.roster) if args.roster else None,
+            assignment=args.assignment,
         )
     except (LayoutError, SandboxUnavailable, ClusterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary(rows))
-    print(f"wrote {out / 'grades.csv'}, tests.csv, summary.html and feedback/ ({len(rows)} rows)")
+    extra = [name for name in ("intake.csv", "lms/grades-import.csv", "lms/feedback.zip") if (out / name).exists()]
+    print(
+        f"wrote {out / 'grades.csv'}, tests.csv, summary.html and feedback/ ({len(rows)} rows graded now)"
+        + "".join(f", {name}" for name in extra)
+    )
     return 0
 
 
 def _sample(args, root: Path) -> int:
-    from autograder.sample import build
+    from autograder.sample import build, build_lms
 
     out = Path(args.out) if args.out else root / "sample_class"
     build(out, root)
-    print(f"wrote {out}")
+    lms_out = Path(args.lms_out) if args.lms_out else root / "sample_lms"
+    build_lms(lms_out, root)
+    print(f"wrote {out} and {lms_out}")
     return 0
 
 
@@ -221,7 +230,28 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     g.add_argument(
-        "submissions", nargs="?", metavar="SUBMISSIONS", help="folder of <student_id>/<chapter>/<chapter>.ipynb"
+        "submissions",
+        nargs="?",
+        metavar="SUBMISSIONS",
+        help="folder of <student_id>/<chapter>/<chapter>.ipynb, a folder per student, or a Canvas or Moodle "
+        "download (zipped or not)",
+    )
+    g.add_argument(
+        "--lms",
+        choices=("canvas", "moodle"),
+        help="SUBMISSIONS is this LMS's download (zipped or not); default: told from the names inside",
+    )
+    g.add_argument(
+        "--roster",
+        metavar="FILE",
+        help="the LMS's gradebook export (Canvas: Grades > Export; Moodle: the assignment's \"Download grading "
+        'worksheet"): writes DIR/lms/grades-import.csv, that file with the scores filled in, to import as is',
+    )
+    g.add_argument(
+        "--assignment",
+        metavar="NAME",
+        help="the Canvas gradebook column the chapter's score goes in (default: the one whose name contains the "
+        "chapter's title or slug)",
     )
     g.add_argument(
         "--nbgrader",
@@ -286,9 +316,11 @@ def parser() -> argparse.ArgumentParser:
         "sample-class",
         parents=[after],
         help="regenerate the bundled sample class",
-        description="Regenerate the made-up students in sample_class/ (see autograder/sample.py).",
+        description="Regenerate the made-up students in sample_class/ (see autograder/sample.py), and "
+        "sample_lms/: their chapter 2 as Canvas and Moodle hand it over, with the gradebook exports.",
     )
     s.add_argument("--out", metavar="DIR", help="where to write it (default: the course's sample_class/)")
+    s.add_argument("--lms-out", metavar="DIR", help="where to write the LMS downloads (default: sample_lms/)")
     s.set_defaults(func=_sample)
 
     t = sub.add_parser("strip", help="clear the outputs of source notebooks before committing")

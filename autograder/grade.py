@@ -246,8 +246,9 @@ def grade(
         book = lms_export.read_roster(roster, chapters, root, assignment) if roster else None
     except (ValueError, lms.IntakeError, lms_export.RosterError) as exc:
         raise LayoutError(str(exc)) from exc
-    if book:
-        students += book.missing_students(students)
+    if book:  # roster students with no result, now or from an earlier run into out, score 0 `missing`
+        earlier = {str(r["student_id"]) for r in report.merged([], out)[0] if r["chapter"] in chapters}
+        students += book.missing_students([*students, *earlier])
     if download is None:
         _check_something_graded(
             [Job(s, c, base / s / c / f"{c}.ipynb") for s in students for c in chapters], submissions
@@ -279,10 +280,13 @@ def grade(
             info = (download.students if download else {}).get(row["student_id"]) or {}
             row["name"] = (book.name(row["student_id"]) if book else "") or info.get("name", "")
             row["late"] = info.get("late", "")
+        why = None
         if book and row["status"] == "missing" and row["student_id"] in book.not_handed_in:
-            row["reason"] = "nothing handed in: on the roster, not in the download"
-            for test in row["tests"]:
-                test["message"] = "not run: " + row["reason"]
+            why = "missing", "nothing handed in: on the roster, not in the download"
+        elif download is not None and row["status"] == "missing":
+            why = download.why_missing(row["student_id"], row["chapter"])
+        if why:
+            row.update(report.result(*why, nbs.read(nbs.source_path(row["chapter"], root))))
     files, all_rows = report.reports(rows, out)
     if download is not None:
         files[out / "intake.csv"] = lms.intake_csv(download, out)

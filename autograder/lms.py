@@ -323,6 +323,21 @@ class Download:
                     if not path.exists():
                         _put(path, entry.raw)
 
+    def why_missing(self, student: str, chapter: str) -> tuple[str, str] | None:
+        """(status, reason) of a student of the download with no notebook of ``chapter`` to grade.
+
+        ``unreadable`` when an entry was refused (the student handed something in that could not be
+        taken), else ``missing``; the reason lists what the student did hand in.
+        """
+        mine = [e for e in self.entries if e.student == student]
+        if not mine:
+            return None
+        listed = "; ".join(
+            f"{e.name.rsplit('/', 1)[-1]}: {e.outcome}" + (f" ({e.reason})" if e.reason else "") for e in mine[:3]
+        )
+        status = "unreadable" if any(e.outcome == "refused" for e in mine) else "missing"
+        return status, f"no notebook of {chapter} that could be graded; handed in: {listed}"
+
     def rows(self) -> list[dict]:
         return [e.row(self.kind) for e in self.entries]
 

@@ -215,13 +215,16 @@ def _grade(args, root: Path) -> int:
 
 
 def _sample(args, root: Path) -> int:
-    from autograder.sample import build, build_lms
+    from autograder.sample import LMS_CHAPTER, build, build_lms
 
     out = Path(args.out) if args.out else root / "sample_class"
     build(out, root)
-    lms_out = Path(args.lms_out) if args.lms_out else root / "sample_lms"
-    build_lms(lms_out, root)
-    print(f"wrote {out} and {lms_out}")
+    print(f"wrote {out}")
+    # The LMS downloads go to the course's sample_lms/ by default; with --out alone, only the class is written.
+    lms_out = Path(args.lms_out) if args.lms_out else None if args.out else root / "sample_lms"
+    if lms_out is not None and LMS_CHAPTER in nbs.chapter_slugs(root):
+        build_lms(lms_out, root)
+        print(f"wrote {lms_out}")
     return 0
 
 
@@ -361,7 +364,11 @@ def parser() -> argparse.ArgumentParser:
         "sample_lms/: their chapter 2 as Canvas and Moodle hand it over, with the gradebook exports.",
     )
     s.add_argument("--out", metavar="DIR", help="where to write it (default: the course's sample_class/)")
-    s.add_argument("--lms-out", metavar="DIR", help="where to write the LMS downloads (default: sample_lms/)")
+    s.add_argument(
+        "--lms-out",
+        metavar="DIR",
+        help="where to write the LMS downloads (default: the course's sample_lms/, unless --out is given)",
+    )
     s.set_defaults(func=_sample)
 
     t = sub.add_parser("strip", help="clear the outputs of source notebooks before committing")

@@ -246,6 +246,16 @@ def grade(
         book = lms_export.read_roster(roster, chapters, root, assignment) if roster else None
     except (ValueError, lms.IntakeError, lms_export.RosterError) as exc:
         raise LayoutError(str(exc)) from exc
+    if book and download and download.students and not set(download.students) & set(book.students):
+        raise LayoutError(
+            f"--roster {roster} and {submissions} share no student id (roster: {', '.join(list(book.students)[:3])}; "
+            f"download: {', '.join(list(download.students)[:3])}): they are not from the same course and LMS. "
+            "Nothing was graded (every student on the roster would get 0)."
+        )
+    if book and download:
+        strangers = sorted(set(download.students) - set(book.students))
+        if strangers:
+            print(f"not on the roster, graded all the same: {', '.join(strangers)}", file=progress)
     if book:  # roster students with no result, now or from an earlier run into out, score 0 `missing`
         earlier = {str(r["student_id"]) for r in report.merged([], out)[0] if r["chapter"] in chapters}
         students += book.missing_students([*students, *earlier])

@@ -32,6 +32,7 @@ import os
 import re
 import shutil
 import stat
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -143,17 +144,100 @@ def _odd_path(name: str) -> str | None:
 # ------------------------------------------------------------------ reading
 
 
-def _read_zip(path: Path) -> list[tuple[Entry, datetime | None]]:
-    """Every file entry of a zip, read within the size limit (or refused with the reason)."""
+class _Overlay:
+    """A zip file, read as it is except for a few bytes of its central directory (see :func:`_open_zip`)."""
+
+    def __init__(self, f, patches: dict[int, int]) -> None:
+        self.f, self.patches = f, patches
+
+    def seek(self, *args):
+        return self.f.seek(*args)
+
+    def tell(self):
+        return self.f.tell()
+
+    def seekable(self):
+        return True
+
+    def read(self, n=-1):
+        start = self.f.tell()
+        data = self.f.read(n)
+        hits = {at - start: byte for at, byte in self.patches.items() if start <= at < start + len(data)}
+        if not hits:
+            return data
+        data = bytearray(data)
+        for at, byte in hits.items():
+            data[at] = byte
+        return bytes(data)
+
+    def close(self):
+        self.f.close()
+
+
+def _false_utf8_flags(f) -> dict[int, int]:
+    """Central-directory records marked UTF-8 whose name is not: the offset of each flag byte, bit 11 cleared.
+
+    Python's zipfile cannot open a zip holding one such name at all; with the mark cleared, the
+    name reads as bytes and the entry is refused by name like any other (zip64 archives aside).
+    """
+    f.seek(0, os.SEEK_END)
+    size = f.tell()
+    f.seek(max(0, size - 65557))
+    tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return {}
+    count, length, offset = struct.unpack("<H2L", tail[at + 10 : at + 20])
+    f.seek(offset)
+    directory = f.read(length)
+    patches, pos = {}, 0
+    for _ in range(count):
+        if directory[pos : pos + 4] != b"PK\x01\x02" or len(directory) < pos + 46:
+            break
+        flags = struct.unpack("<H", directory[pos + 8 : pos + 10])[0]
+        name_len, extra_len, comment_len = struct.unpack("<3H", directory[pos + 28 : pos + 34])
+        name = directory[pos + 46 : pos + 46 + name_len]
+        if flags & 0x800:
+            try:
+                name.decode("utf-8")
+            except UnicodeDecodeError:
+                patches[offset + pos + 9] = (flags >> 8) & ~0x08 & 0xFF
+        pos += 46 + name_len + extra_len + comment_len
+    return patches
+
+
+class _OwnZip(zipfile.ZipFile):
+    """A ZipFile on an :class:`_Overlay`, which it closes (ZipFile leaves a file object it was given open)."""
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            self.fp_owned.close()
+
+    def __init__(self, overlay: _Overlay) -> None:
+        self.fp_owned = overlay
+        super().__init__(overlay)
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
     try:
-        archive = zipfile.ZipFile(path)
+        return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise IntakeError(f"{path} cannot be read as a zip ({exc}). {expected_layouts(str(path))}") from exc
-    except UnicodeDecodeError as exc:
-        raise IntakeError(
-            f"{path}: the zip's directory holds a name that claims to be UTF-8 and is not; "
-            "the download is damaged: download it again"
-        ) from exc
+    except UnicodeDecodeError:
+        pass
+    f = open(path, "rb")  # noqa: SIM115 - the ZipFile below owns it
+    try:
+        return _OwnZip(_Overlay(f, _false_utf8_flags(f)))
+    except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as exc:
+        f.close()
+        raise IntakeError(f"{path} cannot be read as a zip ({exc}). {expected_layouts(str(path))}") from exc
+
+
+def _read_zip(path: Path) -> list[tuple[Entry, datetime | None]]:
+    """Every file entry of a zip, read within the size limit (or refused with the reason)."""
+    archive = _open_zip(path)
     found = []
     with archive:
         for info in archive.infolist():
@@ -244,9 +328,9 @@ def _read_folder(folder: Path) -> list[tuple[Entry, datetime | None]]:
 def _names(submissions: Path) -> list[str]:
     if submissions.is_file():
         try:
-            with zipfile.ZipFile(submissions) as z:
+            with _open_zip(submissions) as z:
                 return [i.filename for i in z.infolist() if not i.is_dir()]
-        except (zipfile.BadZipFile, OSError, UnicodeDecodeError):
+        except IntakeError:
             return []
     return [p.name for p in submissions.iterdir() if not p.name.startswith(".")]
 

@@ -267,13 +267,17 @@ def test_a_folder_per_student_with_any_names(nbgrader_layout, tmp_path):
     (subs / "bo" / "old").mkdir()
     (subs / "bo" / "old" / "02_momentum.ipynb").write_bytes(nb["blank"])
     os.utime(subs / "bo" / "old" / "02_momentum.ipynb", (1, 1))  # uploaded long before
+    (subs / "ana" / "answers.ipynb").symlink_to(nbs.source_path(SLUG))  # followed, it would hand in the solutions
+    (subs / "bo" / "linked").symlink_to(nbs.source_path(SLUG).parent, target_is_directory=True)
     out = seeded(tmp_path / "out", nbgrader_layout)
     run(subs, out)
     rows, ref = by_student(out), by_student(nbgrader_layout)
     assert rows["ana"]["score"] == ref["right"]["score"] and rows["bo"]["score"] == ref["wrong"]["score"]
     outcomes = {r["entry"]: r["outcome"] for r in read_csv(out / "intake.csv")}
     assert outcomes == {
+        "ana/answers.ipynb": "refused",
         "ana/homework.ipynb": "graded",
+        "bo/linked": "refused",
         "bo/Untitled (2).ipynb": "graded",
         "bo/old/02_momentum.ipynb": "superseded",
     }
@@ -367,12 +371,16 @@ def test_hostile_entries_are_refused_and_the_rest_graded(canvas, tmp_path):
         _bomb(b"bombgus_305_6005_02_momentum.ipynb"),
         _stored(b"bad\xffgus_306_6006_02_momentum.ipynb", right),  # not marked UTF-8, and not UTF-8
         _stored(b"ctrl\ngus_307_6007_02_momentum.ipynb", right),
+        _stored(b"flag\xfegus_308_6008_02_momentum.ipynb", right, flags=0x800),  # marked UTF-8, and not UTF-8
     ]
     zipped = tmp_path / "download" / "submissions.zip"
     zipped.parent.mkdir()
     zipped.write_bytes(_raw_zip(entries))
     before = hashlib.sha256(zipped.read_bytes()).hexdigest()
-    assert zipfile.ZipFile(zipped).getinfo("bombgus_305_6005_02_momentum.ipynb").file_size == 1 << 30
+    with pytest.raises(UnicodeDecodeError):  # what Python's zipfile makes of one false UTF-8 mark: nothing
+        zipfile.ZipFile(zipped)
+    with lms._open_zip(zipped) as z:
+        assert z.getinfo("bombgus_305_6005_02_momentum.ipynb").file_size == 1 << 30
     out = seeded(tmp_path / "work" / "out", graded)
     run(zipped, out, lms_kind="canvas")
     assert hashlib.sha256(zipped.read_bytes()).hexdigest() == before
@@ -385,11 +393,12 @@ def test_hostile_entries_are_refused_and_the_rest_graded(canvas, tmp_path):
     assert said["bombgus_"][0] == "refused" and "inflates past 20 MB" in said["bombgus_"][1]
     assert said["bad\ufffdgus_"] == ("refused", "its name is not valid UTF-8")
     assert said["ctrl\ngus"] == ("refused", "its name holds control characters")
+    assert said["flag\ufffdgus"] == ("refused", "its name is not valid UTF-8")
     assert len(intake) == len(entries)
     rows = by_student(out)
     assert (rows["301"]["score"], rows["301"]["status"]) == ("16", "ok")
     assert {s: (r["status"], r["score"]) for s, r in rows.items() if s != "301"} == {
-        s: ("unreadable", "0") for s in ("302", "303", "304", "305", "306", "307")
+        s: ("unreadable", "0") for s in ("302", "303", "304", "305", "306", "307", "308")
     }, "a student whose upload was refused has a row that says so"
     assert "inflates past 20 MB" in rows["305"]["reason"]
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
@@ -591,3 +600,16 @@ def test_grade_help_names_the_lms_downloads():
 def test_layout_errors_are_layout_errors(tmp_path):
     with pytest.raises(LayoutError, match="not a folder or a zip"):
         grade(SAMPLE / "canvas-gradebook.csv", tmp_path / "out", progress=io.StringIO())
+
+
+def test_a_roster_from_another_lms_is_refused_before_anyone_gets_a_0(tmp_path):
+    done = cli(
+        "grade",
+        str(SAMPLE / "canvas-submissions.zip"),
+        "--roster",
+        str(SAMPLE / "moodle-grading-worksheet.csv"),
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert done.returncode == 2 and "share no student id" in done.stderr
+    assert not (tmp_path / "out").exists()

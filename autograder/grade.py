@@ -134,6 +134,22 @@ def _check_something_graded(work: list[Job], submissions: Path) -> None:
         )
 
 
+def _folders_to_hide(submissions: Path, roster: Path | None) -> list[str]:
+    """The folders of the class's files that student code must not see (the sandbox hides folders, not files).
+
+    A download zip or a roster is hidden with the folder it sits in, unless that folder holds the
+    Python that runs the grader (``/``, say), which the sandbox needs.
+    """
+    python = Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()
+    folders = [submissions.resolve()] if submissions.is_dir() else []
+    for path in [submissions, roster]:
+        if path is not None and not path.is_dir():
+            parent = path.resolve().parent
+            if not any(parent == p or parent in p.parents for p in python):
+                folders.append(parent)
+    return [str(f) for f in folders] or [str(submissions.resolve())]
+
+
 def _run(
     work: list[Job],
     root: Path,
@@ -274,7 +290,7 @@ def grade(
         if why:
             raise sandbox_module.SandboxUnavailable(f"cannot isolate student code: {why}.")
     work = [Job(s, c, base / s / c / f"{c}.ipynb") for s in students for c in chapters]
-    hide = (str(out.resolve()), str(submissions.resolve()), str(Path(root).resolve()))
+    hide = (str(out.resolve()), *_folders_to_hide(submissions, roster), str(Path(root).resolve()))
     options = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout}
     options |= {"memory_mb": memory_mb, "sandbox": sandbox}
     try:

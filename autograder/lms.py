@@ -557,7 +557,7 @@ def intake_rows(download: Download, out: Path) -> list[dict]:
     new = download.rows()
     students = {str(report.csv_cell(r["student_id"])) for r in new} | {""}
     old = [r for r in report.read_report(out / "intake.csv", INTAKE_COLUMNS) if r["student_id"] not in students]
-    return [*old, *new]
+    return sorted([*old, *new], key=lambda r: (str(r["student_id"]), str(r["entry"])))
 
 
 def intake_csv(download: Download, out: Path) -> str:

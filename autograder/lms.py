@@ -27,6 +27,7 @@ and the download itself is only read.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -35,6 +36,7 @@ import stat
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -78,7 +80,9 @@ class Entry:
     chapter: str = ""
     outcome: str = ""
     reason: str = ""
-    raw: bytes | None = field(default=None, repr=False)
+    raw: bytes | None = field(default=None, repr=False)  # only while the entry is read and classified
+    digest: str = ""  # SHA-256 of its bytes: staging reads them again and checks them against it
+    source: object = field(default=None, repr=False)  # its ZipInfo, or its path in an unzipped download
 
     def row(self, kind: str) -> dict:
         return {
@@ -235,15 +239,13 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
         raise IntakeError(f"{path} cannot be read as a zip ({exc}). {expected_layouts(str(path))}") from exc
 
 
-def _read_zip(path: Path) -> list[tuple[Entry, datetime | None]]:
-    """Every file entry of a zip, read within the size limit (or refused with the reason)."""
-    archive = _open_zip(path)
-    found = []
-    with archive:
+def _read_zip(path: Path) -> Iterator[tuple[Entry, datetime | None]]:
+    """Every file entry of a zip, read within the size limit (or refused with the reason), one at a time."""
+    with _open_zip(path) as archive:
         for info in archive.infolist():
             if info.is_dir():
                 continue
-            entry = Entry(info.filename)
+            entry = Entry(info.filename, source=info)
             when = datetime(*info.date_time) if info.date_time[0] >= 1980 else None
             if not info.flag_bits & 0x800:  # not marked UTF-8: the bytes as stored must be UTF-8 all the same
                 try:
@@ -251,7 +253,7 @@ def _read_zip(path: Path) -> list[tuple[Entry, datetime | None]]:
                 except UnicodeError:
                     entry.name = info.orig_filename.encode("cp437").decode("utf-8", "replace")
                     entry.outcome, entry.reason = "refused", "its name is not valid UTF-8"
-                    found.append((entry, when))
+                    yield entry, when
                     continue
             mode = info.external_attr >> 16
             why = _odd_path(entry.name) or ("a symbolic link" if stat.S_ISLNK(mode) else None)
@@ -261,8 +263,7 @@ def _read_zip(path: Path) -> list[tuple[Entry, datetime | None]]:
                 entry.outcome, entry.reason = "refused", why
             else:
                 entry.raw = _read_member(archive, info, entry)
-            found.append((entry, when))
-    return found
+            yield entry, when
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, entry: Entry) -> bytes | None:
@@ -287,21 +288,20 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, entry: Entry) 
     return b"".join(chunks)
 
 
-def _read_folder(folder: Path) -> list[tuple[Entry, datetime | None]]:
+def _read_folder(folder: Path) -> Iterator[tuple[Entry, datetime | None]]:
     """Every file under ``folder`` (hidden ones left out), read without following links, within the limit."""
-    found = []
     for here, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted([*files, *(d for d in dirs if os.path.islink(os.path.join(here, d)))]):
             if name.startswith("."):
                 continue
             path = Path(here) / name
-            entry = Entry(path.relative_to(folder).as_posix())
+            entry = Entry(path.relative_to(folder).as_posix(), source=path)
             try:
                 info = os.lstat(path)
             except OSError as exc:
                 entry.outcome, entry.reason = "unreadable", f"cannot be read ({exc.strerror})"
-                found.append((entry, None))
+                yield entry, None
                 continue
             when = datetime.fromtimestamp(info.st_mtime)
             if stat.S_ISLNK(info.st_mode):
@@ -317,9 +317,8 @@ def _read_folder(folder: Path) -> list[tuple[Entry, datetime | None]]:
                     entry.outcome, entry.reason = ("refused" if big else raw[0]), raw[1]
                 else:
                     entry.raw = raw
-            found.append((entry, when))
+            yield entry, when
         dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(here, d))]
-    return found
 
 
 # ------------------------------------------------------------------ which layout
@@ -391,26 +390,50 @@ class Download:
     entries: list[Entry]
     chapters: list[str]
     students: dict[str, dict]  # id -> {"name", "late" (of the notebooks graded)}
+    source: Path  # the zip, or the folder
 
     def stage(self, folder: Path) -> None:
-        """Write the notebooks that count in nbgrader's layout under ``folder`` (inside --out)."""
+        """Write the notebooks that count in nbgrader's layout under ``folder`` (inside --out).
+
+        Each is read from the download again (so a class's notebooks are never all held in memory)
+        and must be the bytes that were classified; one that changed since is ``unreadable``.
+        """
         if folder.exists():
             shutil.rmtree(folder)
-        for entry in self.entries:
-            if entry.outcome == "graded":
-                _put(folder / entry.student / entry.chapter / f"{entry.chapter}.ipynb", entry.raw)
-        # A student whose only notebooks cannot be read: the row says unreadable, as in nbgrader's layout.
-        for entry in self.entries:
-            if entry.outcome == "unreadable" and entry.raw is not None and entry.student:
-                for chapter in self.chapters:
-                    path = folder / entry.student / chapter / f"{chapter}.ipynb"
-                    if not path.exists():
-                        _put(path, entry.raw)
+        archive = _open_zip(self.source) if self.source.is_file() else None
+        try:
+            for entry in self.entries:
+                if entry.outcome == "graded":
+                    self._put(archive, entry, [entry.chapter], folder)
+            # A student whose only notebooks cannot be read: the row says unreadable, as in nbgrader's layout.
+            for entry in self.entries:
+                if entry.outcome == "unreadable" and entry.digest and entry.student:
+                    self._put(archive, entry, self.chapters, folder)
+        finally:
+            if archive is not None:
+                archive.close()
+
+    def _put(self, archive, entry: Entry, chapters: list[str], folder: Path) -> None:
+        paths = [folder / entry.student / c / f"{c}.ipynb" for c in chapters]
+        paths = [p for p in paths if not p.exists()]
+        if not paths:
+            return
+        raw = (
+            _read_member(archive, entry.source, Entry("")) if archive else worker.read_bytes(entry.source, self.source)
+        )
+        if not isinstance(raw, bytes) or hashlib.sha256(raw).hexdigest() != entry.digest:
+            entry.outcome, entry.reason = "unreadable", "it changed while the download was being read"
+            return
+        for path in paths:
+            report._make_dirs(path.parent)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "wb") as f:
+                f.write(raw)
 
     def why_missing(self, student: str, chapter: str) -> tuple[str, str] | None:
         """(status, reason) of a student of the download with no notebook of ``chapter`` to grade.
 
-        ``unreadable`` when an entry was refused (the student handed something in that could not be
+        ``unreadable`` when an entry was refused or unreadable (the student handed something in that could not be
         taken), else ``missing``; the reason lists what the student did hand in.
         """
         mine = [e for e in self.entries if e.student == student]
@@ -419,24 +442,11 @@ class Download:
         listed = "; ".join(
             f"{e.name.rsplit('/', 1)[-1]}: {e.outcome}" + (f" ({e.reason})" if e.reason else "") for e in mine[:3]
         )
-        status = "unreadable" if any(e.outcome == "refused" for e in mine) else "missing"
+        status = "unreadable" if any(e.outcome in ("refused", "unreadable") for e in mine) else "missing"
         return status, f"no notebook of {chapter} that could be graded; handed in: {listed}"
 
     def rows(self) -> list[dict]:
         return [e.row(self.kind) for e in self.entries]
-
-    def prefix(self, student: str, chapter: str) -> str:
-        """The feedback file name's prefix for this student (from the notebook graded, else any upload)."""
-        mine = [e for e in self.entries if e.student == student and e.prefix]
-        graded = [e for e in mine if e.outcome == "graded" and e.chapter == chapter]
-        return (graded or sorted(mine, key=lambda e: e.order))[-1].prefix if mine else ""
-
-
-def _put(path: Path, raw: bytes) -> None:
-    report._make_dirs(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "wb") as f:
-        f.write(raw)
 
 
 def _identify(entry: Entry, kind: str, when: datetime | None) -> None:
@@ -505,6 +515,9 @@ def take_in(submissions: Path, kind: str, chapters: list[str] | None, root: Path
     for entry, when in found:
         _identify(entry, kind, when)
         _classify(entry, root)
+        if entry.raw is not None:
+            entry.digest = hashlib.sha256(entry.raw).hexdigest()
+            entry.raw = None
         entries.append(entry)
     known = nbs.chapter_slugs(root)
     unknown = [c for c in chapters or [] if c not in known]
@@ -524,13 +537,13 @@ def take_in(submissions: Path, kind: str, chapters: list[str] | None, root: Path
     for e in notebooks:
         last = latest.get((e.student, e.chapter))
         if e.outcome == "graded" and last is not e:
-            e.outcome, e.reason, e.raw = "superseded", f"uploaded before {last.name}, which counts", None
+            e.outcome, e.reason = "superseded", f"uploaded before {last.name}, which counts"
     students: dict[str, dict] = {}
     for e in sorted((e for e in entries if e.student), key=lambda e: e.order):
         info = students.setdefault(e.student, {"name": e.student_name, "late": ""})
         if e.outcome == "graded":
             info["late"] = e.late if info["late"] == "" else (info["late"] or e.late)
-    return Download(kind, entries, wanted, dict(sorted(students.items())))
+    return Download(kind, entries, wanted, dict(sorted(students.items())), submissions)
 
 
 def _nothing_to_grade(submissions: Path, kind: str, entries: list[Entry], wanted, handed_in) -> str:

@@ -215,6 +215,21 @@ def _run(
     return [results[i] for i in range(len(work))]
 
 
+def _annotate(rows: list[dict], download, book, root: Path) -> None:
+    """Rows from an LMS: the student's name and late flag, and what a `missing` student did hand in."""
+    for row in rows:
+        info = (download.students if download else {}).get(row["student_id"]) or {}
+        row["name"] = (book.name(row["student_id"]) if book else "") or info.get("name", "")
+        row["late"] = info.get("late", "")
+        why = None
+        if book and row["status"] == "missing" and row["student_id"] in book.not_handed_in:
+            why = "missing", "nothing handed in: on the roster, not in the download"
+        elif download is not None and row["status"] == "missing":
+            why = download.why_missing(row["student_id"], row["chapter"])
+        if why:
+            row.update(report.result(*why, nbs.read(nbs.source_path(row["chapter"], root))))
+
+
 def grade(
     submissions: Path,
     out: Path,
@@ -301,18 +316,8 @@ def grade(
         if download is not None:
             shutil.rmtree(base, ignore_errors=True)
     rows = [{"student_id": job.student, "chapter": job.chapter, **r} for job, r in zip(work, results, strict=True)]
-    for row in rows:
-        if download is not None or book is not None:
-            info = (download.students if download else {}).get(row["student_id"]) or {}
-            row["name"] = (book.name(row["student_id"]) if book else "") or info.get("name", "")
-            row["late"] = info.get("late", "")
-        why = None
-        if book and row["status"] == "missing" and row["student_id"] in book.not_handed_in:
-            why = "missing", "nothing handed in: on the roster, not in the download"
-        elif download is not None and row["status"] == "missing":
-            why = download.why_missing(row["student_id"], row["chapter"])
-        if why:
-            row.update(report.result(*why, nbs.read(nbs.source_path(row["chapter"], root))))
+    if download is not None or book is not None:
+        _annotate(rows, download, book, root)
     files, all_rows = report.reports(rows, out)
     if download is not None:
         files[out / "intake.csv"] = lms.intake_csv(download, out)

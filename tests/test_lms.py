@@ -267,12 +267,17 @@ def test_a_folder_per_student_with_any_names(nbgrader_layout, tmp_path):
     (subs / "bo" / "old").mkdir()
     (subs / "bo" / "old" / "02_momentum.ipynb").write_bytes(nb["blank"])
     os.utime(subs / "bo" / "old" / "02_momentum.ipynb", (1, 1))  # uploaded long before
+    (subs / "cy").mkdir()
+    (subs / "cy" / "mine.ipynb").write_bytes(nb["right"][: len(nb["right"]) // 2])  # damaged, as dev's in sample_class
     (subs / "ana" / "answers.ipynb").symlink_to(nbs.source_path(SLUG))  # followed, it would hand in the solutions
     (subs / "bo" / "linked").symlink_to(nbs.source_path(SLUG).parent, target_is_directory=True)
     out = seeded(tmp_path / "out", nbgrader_layout)
     run(subs, out)
     rows, ref = by_student(out), by_student(nbgrader_layout)
     assert rows["ana"]["score"] == ref["right"]["score"] and rows["bo"]["score"] == ref["wrong"]["score"]
+    assert (rows["cy"]["status"], rows["cy"]["score"]) == ("unreadable", "0") and "not valid JSON" in rows["cy"][
+        "reason"
+    ]
     outcomes = {r["entry"]: r["outcome"] for r in read_csv(out / "intake.csv")}
     assert outcomes == {
         "ana/answers.ipynb": "refused",
@@ -280,6 +285,7 @@ def test_a_folder_per_student_with_any_names(nbgrader_layout, tmp_path):
         "bo/linked": "refused",
         "bo/Untitled (2).ipynb": "graded",
         "bo/old/02_momentum.ipynb": "superseded",
+        "cy/mine.ipynb": "unreadable",
     }
 
 

@@ -79,7 +79,8 @@ leaves the previous results whole):
   intake.csv      (from an LMS or a folder per student) every entry of the
                   download: student_id,name,late,entry,chapter,outcome
                   (graded, superseded, not a notebook of this course,
-                  unreadable, refused),reason,download
+                  unreadable, refused; with --chapter, a notebook of another
+                  chapter is not graded),reason,download
   lms/grades-import.csv   (with --roster) the LMS's own export, byte for
                   byte, with the scores scaled to the assignment's points:
                   import it as it is (Canvas: Grades > Import; Moodle:

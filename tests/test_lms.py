@@ -619,3 +619,33 @@ def test_a_roster_from_another_lms_is_refused_before_anyone_gets_a_0(tmp_path):
     )
     assert done.returncode == 2 and "share no student id" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_moodle_worksheet_keeps_a_locked_grade_and_its_decimal_comma(tmp_path):
+    head = "Identifier,Full name,Email address,Status,Grade,Maximum Grade,Grade can be changed,Feedback comments\r\n"
+    rows = 'Participant 7,"Ng, Al",a@x,Submitted,,"10,00",Yes,\r\nParticipant 8,Bo,b@x,Submitted,4,"10,00",No,old\r\n'
+    sheet = tmp_path / "worksheet.csv"
+    sheet.write_bytes(head.encode() + rows.encode())
+    book = lms_export.read_roster(sheet, [SLUG], ROOT)
+    graded = [{"student_id": s, "chapter": SLUG, "score": 9.0, "max_score": 16.0, "status": "ok"} for s in ("7", "8")]
+    lines = lms_export.grades_import(book, graded).decode().split("\r\n")
+    comment = "02_momentum: 9/16 points. Each test's result is in the feedback file."
+    assert lines[1] == f'Participant 7,"Ng, Al",a@x,Submitted,"5,63","10,00",Yes,{comment}', "quoted only where needed"
+    assert lines[2] == 'Participant 8,Bo,b@x,Submitted,4,"10,00",No,old', (
+        "a grade Moodle will not change is left as it is"
+    )
+
+
+def test_a_moodle_roster_grades_one_chapter(tmp_path):
+    sheet = tmp_path / "worksheet.csv"
+    sheet.write_bytes((SAMPLE / "moodle-grading-worksheet.csv").read_bytes())
+    with pytest.raises(lms_export.RosterError, match="one assignment"):
+        lms_export.read_roster(sheet, [SLUG, "03_adaptive_rates"], ROOT)
+
+
+def test_split_csv_keeps_every_byte():
+    text = 'a,"b, ""c""",\r\n"multi\nline",x\n\nlast'
+    records = lms_export.split_csv(text)
+    assert "".join(",".join(fields) + end for fields, end in records) == text
+    assert [lms_export.value(f) for f in records[0][0]] == ["a", 'b, "c"', ""]
+    assert lms_export.value(records[1][0][0]) == "multi\nline"

@@ -6,8 +6,9 @@ VENV   ?= .venv
 PYTHON ?= python3
 PY     := $(VENV)/bin/python
 SAMPLE_OUT := _build/sample-grades
+LMS_OUT    := _build/lms-grades
 
-.PHONY: all main install install-cluster book grade-sample test lint release sample-class clean bench-build bench-book shots bench-grade bench-cluster
+.PHONY: all main install install-cluster book grade-sample grade-lms test lint release sample-class clean bench-build bench-book shots bench-grade bench-cluster
 
 all: main
 
@@ -68,6 +69,17 @@ grade-sample: install
 	$(PY) -m autograder grade sample_class --out $(SAMPLE_OUT) $$flag
 	@echo
 	@cat $(SAMPLE_OUT)/grades.csv
+
+# The bundled Canvas and Moodle downloads of the sample class (sample_lms/), graded with their
+# gradebook exports: what `grade` writes back to each LMS (README, "Grading with Canvas or Moodle").
+grade-lms: install  ## grade the sample class as Canvas and Moodle hand it over; print the imports
+	@if why=$$($(PY) -m autograder.isolation --check); then flag=; else \
+		echo "sandbox off: $$why"; flag=--no-sandbox; fi; \
+	$(PY) -m autograder grade sample_lms/canvas-submissions.zip --roster sample_lms/canvas-gradebook.csv \
+		--out $(LMS_OUT)/canvas $$flag && \
+	$(PY) -m autograder grade sample_lms/moodle-submissions.zip --roster sample_lms/moodle-grading-worksheet.csv \
+		--out $(LMS_OUT)/moodle $$flag
+	@echo; cat $(LMS_OUT)/canvas/lms/grades-import.csv; echo; cat $(LMS_OUT)/moodle/lms/grades-import.csv
 
 lint: install
 	$(VENV)/bin/ruff check autograder tests benchmarks solutions/*/mistakes.py

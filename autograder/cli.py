@@ -28,22 +28,47 @@ Run it inside the course (its folder or any folder below), or anywhere with
 """
 
 GRADE_HELP = """\
-Grade a folder of submissions laid out as
+Grade what students handed in. SUBMISSIONS is any of:
 
   SUBMISSIONS/<student_id>/<chapter>/<chapter>.ipynb
+      nbgrader's layout (what its `collect` produces), for example
+      submissions/alice/02_momentum/02_momentum.ipynb
+  a Canvas "Download Submissions" zip, or that zip unzipped
+      files <name>[_late]_<user id>_<file id>_<file name>; student_id is the
+      Canvas user id, the late flag is kept (column late)
+  a Moodle "Download all submissions" zip, or that zip unzipped
+      <Full name>_<participant id>_assignsubmission_file_/<file name> (a
+      folder per student, or that as each file's prefix); student_id is the
+      participant id
+  SUBMISSIONS/<student_id>/<any name>.ipynb
+      a folder per student, the notebooks named anyhow
 
-for example submissions/alice/02_momentum/02_momentum.ipynb (the layout
-nbgrader's `collect` produces). The tests always come from the instructor's
+Which one is told from the names inside (--lms canvas|moodle says it). Outside
+nbgrader's layout a notebook's chapter is read from the notebook, never from
+its file name; of several notebooks of one chapter from one student the one
+uploaded last counts (Canvas: the larger file id; Moodle and folders: the later
+time, then x-1 or x (1) over x) and the others are listed as superseded in
+intake.csv. A download is untrusted: entries that climb out (../), absolute
+paths, links, entries that inflate past 20 MB and names that are not valid
+UTF-8 are refused, and nothing is written outside --out. When no file of
+SUBMISSIONS is a notebook of this course, grade stops (exit 2) and says what
+it found, instead of grading every student `missing`.
+
+The tests always come from the instructor's
 source, so a student who edits, deletes or renames a test cell changes
 nothing; only the answer cells (matched by grade_id) and cells the student
 added are taken from the submission. Each notebook runs in its own sandboxed
 process: no network, no view of solutions/, of other students' files or of
 the reports, user nobody, limited memory, time and processes; student code
 cannot change numpy, builtins or the tests (see README, "Grading at scale").
-Writes, under --out:
+Writes, under --out (adding to what is there: the rows, test rows and
+feedback pages of the students graded now are replaced, all others kept;
+every file is written aside and renamed into place, so an interrupted run
+leaves the previous results whole):
 
   grades.csv      student_id,chapter,score,max_score,status,reason: one row
-                  for every student folder and every chapter graded
+                  for every student folder and every chapter graded (from an
+                  LMS also name,late)
   tests.csv       one row per student, chapter and test: student_id,chapter,
                   test,hidden,points,max_points,passed,status (the
                   notebook's, as in grades.csv),message
@@ -51,6 +76,23 @@ Writes, under --out:
                   chapter the scores as a histogram, the tests most failed
                   with their most common messages, the notebooks not graded
   feedback/<student_id>/<chapter>.html   what each student sees
+  intake.csv      (from an LMS or a folder per student) every entry of the
+                  download: student_id,name,late,entry,chapter,outcome
+                  (graded, superseded, not a notebook of this course,
+                  unreadable, refused; with --chapter, a notebook of another
+                  chapter is not graded),reason,download
+  lms/grades-import.csv   (with --roster) the LMS's own export, byte for
+                  byte, with the scores scaled to the assignment's points:
+                  import it as it is (Canvas: Grades > Import; Moodle:
+                  "Upload grading worksheet")
+  lms/feedback.zip        (from Canvas or Moodle) each feedback page named so
+                  the LMS returns it to its student (Canvas: "Re-upload
+                  submissions"; Moodle: "Upload multiple feedback files in a
+                  zip")
+  .cache/         results by what decides them: the notebook's bytes, the
+                  chapter's source and release, the grader's code and the
+                  limits; a notebook graded before with all of those the same
+                  is not run again (see README)
 
 In both CSV files every text cell is quoted, and one that a spreadsheet
 would run as a formula (it starts with = + - @, a tab or a line break, as a
@@ -157,12 +199,19 @@ def _grade(args, root: Path) -> int:
             sandbox=not args.no_sandbox,
             memory_mb=args.memory,
             scheduler=args.scheduler,
+            lms_kind=args.lms,
+            roster=Path(args.roster) if args.roster else None,
+            assignment=args.assignment,
         )
     except (LayoutError, SandboxUnavailable, ClusterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary(rows))
-    print(f"wrote {out / 'grades.csv'}, tests.csv, summary.html and feedback/ ({len(rows)} rows)")
+    extra = [name for name in ("intake.csv", "lms/grades-import.csv", "lms/feedback.zip") if (out / name).exists()]
+    print(
+        f"wrote {out / 'grades.csv'}, tests.csv, summary.html and feedback/ ({len(rows)} rows graded now)"
+        + "".join(f", {name}" for name in extra)
+    )
     return 0
 
 
@@ -185,11 +234,16 @@ def _gradescope(args, root: Path) -> int:
 
 
 def _sample(args, root: Path) -> int:
-    from autograder.sample import build
+    from autograder.sample import LMS_CHAPTER, build, build_lms
 
     out = Path(args.out) if args.out else root / "sample_class"
     build(out, root)
     print(f"wrote {out}")
+    # The LMS downloads go to the course's sample_lms/ by default; with --out alone, only the class is written.
+    lms_out = Path(args.lms_out) if args.lms_out else None if args.out else root / "sample_lms"
+    if lms_out is not None and LMS_CHAPTER in nbs.chapter_slugs(root):
+        build_lms(lms_out, root)
+        print(f"wrote {lms_out}")
     return 0
 
 
@@ -239,7 +293,28 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     g.add_argument(
-        "submissions", nargs="?", metavar="SUBMISSIONS", help="folder of <student_id>/<chapter>/<chapter>.ipynb"
+        "submissions",
+        nargs="?",
+        metavar="SUBMISSIONS",
+        help="folder of <student_id>/<chapter>/<chapter>.ipynb, a folder per student, or a Canvas or Moodle "
+        "download (zipped or not)",
+    )
+    g.add_argument(
+        "--lms",
+        choices=("canvas", "moodle"),
+        help="SUBMISSIONS is this LMS's download (zipped or not); default: told from the names inside",
+    )
+    g.add_argument(
+        "--roster",
+        metavar="FILE",
+        help="the LMS's gradebook export (Canvas: Grades > Export; Moodle: the assignment's \"Download grading "
+        'worksheet"): writes DIR/lms/grades-import.csv, that file with the scores filled in, to import as is',
+    )
+    g.add_argument(
+        "--assignment",
+        metavar="NAME",
+        help="the Canvas gradebook column the chapter's score goes in (default: the one whose name contains the "
+        "chapter's title or slug)",
     )
     g.add_argument(
         "--nbgrader",
@@ -334,9 +409,15 @@ def parser() -> argparse.ArgumentParser:
         "sample-class",
         parents=[after],
         help="regenerate the bundled sample class",
-        description="Regenerate the made-up students in sample_class/ (see autograder/sample.py).",
+        description="Regenerate the made-up students in sample_class/ (see autograder/sample.py), and "
+        "sample_lms/: their chapter 2 as Canvas and Moodle hand it over, with the gradebook exports.",
     )
     s.add_argument("--out", metavar="DIR", help="where to write it (default: the course's sample_class/)")
+    s.add_argument(
+        "--lms-out",
+        metavar="DIR",
+        help="where to write the LMS downloads (default: the course's sample_lms/, unless --out is given)",
+    )
     s.set_defaults(func=_sample)
 
     t = sub.add_parser("strip", help="clear the outputs of source notebooks before committing")

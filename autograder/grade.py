@@ -13,14 +13,16 @@ but the instructor's files, read-only.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import cache, lms, report, worker
 from autograder import notebooks as nbs
-from autograder import report, worker
 from autograder import sandbox as sandbox_module
 
 
@@ -106,6 +108,128 @@ def run_job(
         )
 
 
+def _files_in(folder: Path, limit: int = 5) -> list[str]:
+    """Up to ``limit`` visible files under ``folder`` (relative paths): what a near miss did hand in."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+            found.append(rel.as_posix())
+            if len(found) == limit:
+                break
+    return found
+
+
+def _check_something_graded(work: list[Job], submissions: Path) -> None:
+    """nbgrader's layout where no notebook sits where it should but files do: a near miss, not a class of `missing`."""
+    if any(os.path.lexists(job.notebook) for job in work):
+        return
+    found = _files_in(submissions)
+    if found:
+        chapters = ", ".join(dict.fromkeys(job.chapter for job in work))
+        raise LayoutError(
+            f"no notebook of {chapters} is where nbgrader's layout puts it, but {submissions} holds files "
+            f"({', '.join(found)}): nothing was graded (every student would be `missing`). "
+            + lms.expected_layouts(str(submissions))
+        )
+
+
+def _folders_to_hide(submissions: Path, roster: Path | None) -> list[str]:
+    """The folders of the class's files that student code must not see (the sandbox hides folders, not files).
+
+    A download zip or a roster is hidden with the folder it sits in, unless that folder holds the
+    Python that runs the grader (``/``, say), which the sandbox needs.
+    """
+    python = Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()
+    folders = [submissions.resolve()] if submissions.is_dir() else []
+    for path in [submissions, roster]:
+        if path is not None and not path.is_dir():
+            parent = path.resolve().parent
+            if not any(parent == p or parent in p.parents for p in python):
+                folders.append(parent)
+    return [str(f) for f in folders] or [str(submissions.resolve())]
+
+
+def _run(
+    work: list[Job],
+    root: Path,
+    base: Path,
+    out: Path,
+    options: dict,
+    jobs: int,
+    progress,
+    hide: tuple[str, ...],
+    scheduler: str | None,
+) -> list[dict]:
+    """Grade every job (a notebook graded before with the same inputs is taken from the cache)."""
+    limits = {k: options[k] for k in ("cell_timeout", "notebook_timeout", "memory_mb", "sandbox")}
+    kept = cache.Cache(out, root, limits)
+    results: dict[int, dict] = {}
+    keys: dict[int, str] = {}
+    start = time.monotonic()
+
+    def finish(index: int, result: dict) -> None:
+        job = work[index]
+        results[index] = {"student_id": job.student, "chapter": job.chapter, **result}
+        report.progress(progress, len(results), len(work), results[index], time.monotonic() - start)
+
+    for index, job in enumerate(work):
+        raw = worker.read_bytes(job.notebook, base)
+        if isinstance(raw, bytes):
+            keys[index] = kept.key(raw, job.chapter)
+            hit = kept.get(keys[index])
+            if hit is not None:
+                finish(index, hit)
+    todo = [i for i in range(len(work)) if i not in results]
+    if scheduler and todo:
+        from autograder import cluster
+
+        settings = {**limits, "hide": list(hide)}
+        for index, row in zip(
+            todo, cluster.grade(scheduler, [work[i] for i in todo], root, progress, base, settings), strict=True
+        ):
+            results[index] = row
+    elif todo:
+        with sandbox_module.Zygote() as zygote, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [
+                pool.submit(
+                    run_job,
+                    work[i],
+                    root,
+                    options["cell_timeout"],
+                    options["notebook_timeout"],
+                    options["sandbox"],
+                    hide,
+                    base,
+                    options["memory_mb"],
+                    zygote,
+                )
+                for i in todo
+            ]
+            for index, future in zip(todo, futures, strict=True):
+                finish(index, future.result())
+    for index in todo:
+        if index in keys:
+            result = {k: v for k, v in results[index].items() if k not in ("student_id", "chapter")}
+            kept.put(keys[index], result)
+    return [results[i] for i in range(len(work))]
+
+
+def _annotate(rows: list[dict], download, book, root: Path) -> None:
+    """Rows from an LMS: the student's name and late flag, and what a `missing` student did hand in."""
+    for row in rows:
+        info = (download.students if download else {}).get(row["student_id"]) or {}
+        row["name"] = (book.name(row["student_id"]) if book else "") or info.get("name", "")
+        row["late"] = info.get("late", "")
+        why = None
+        if book and row["status"] == "missing" and row["student_id"] in book.not_handed_in:
+            why = "missing", "nothing handed in: on the roster, not in the download"
+        elif download is not None and row["status"] == "missing":
+            why = download.why_missing(row["student_id"], row["chapter"])
+        if why:
+            row.update(report.result(*why, nbs.read(nbs.source_path(row["chapter"], root))))
+
+
 def grade(
     submissions: Path,
     out: Path,
@@ -118,8 +242,16 @@ def grade(
     sandbox: bool = True,
     memory_mb: int = 2048,
     scheduler: str | None = None,
+    lms_kind: str | None = None,
+    roster: Path | None = None,
+    assignment: str | None = None,
 ) -> list[dict]:
-    """Grade every (student, chapter) pair and write the reports; return the rows.
+    """Grade every (student, chapter) pair, write the reports into ``out`` and return the rows graded now.
+
+    ``submissions`` is nbgrader's layout, or what an LMS hands over (:mod:`autograder.lms`;
+    ``lms_kind`` says which instead of telling it from the names inside). ``roster``: the LMS's
+    gradebook export, for ``lms/grades-import.csv`` (:mod:`autograder.lms_export`).
+    Results already in ``out`` are kept, except those of the (student, chapter) pairs graded now.
 
     ``sandbox=False`` runs student code without namespaces (the audit hook, the
     rlimits and the integrity checks still apply) and says so on ``progress``;
@@ -129,7 +261,39 @@ def grade(
     ``scheduler`` (``tcp://host:port``) grades on that Dask cluster instead, where each
     worker sandboxes (:mod:`autograder.cluster`); the rows are checked and written here.
     """
-    students, chapters = plan(submissions, chapters, root)
+    from autograder import lms_export
+
+    submissions, out = Path(submissions), Path(out)
+    try:
+        report.merged([], out)  # what out holds already must be this grader's reports, to add to
+        kind = lms.layout(submissions, lms_kind, root)
+        download = lms.take_in(submissions, kind, chapters, root) if kind != "nbgrader" else None
+        if download is None:
+            students, chapters = plan(submissions, chapters, root)
+            base = submissions.resolve()
+        else:
+            students, chapters = list(download.students), download.chapters
+            base = (out / lms.STAGING).resolve()
+        book = lms_export.read_roster(roster, chapters, root, assignment) if roster else None
+    except (ValueError, lms.IntakeError, lms_export.RosterError) as exc:
+        raise LayoutError(str(exc)) from exc
+    if book and download and download.students and not set(download.students) & set(book.students):
+        raise LayoutError(
+            f"--roster {roster} and {submissions} share no student id (roster: {', '.join(list(book.students)[:3])}; "
+            f"download: {', '.join(list(download.students)[:3])}): they are not from the same course and LMS. "
+            "Nothing was graded (every student on the roster would get 0)."
+        )
+    if book and download:
+        strangers = sorted(set(download.students) - set(book.students))
+        if strangers:
+            print(f"not on the roster, graded all the same: {', '.join(strangers)}", file=progress)
+    if book:  # roster students with no result, now or from an earlier run into out, score 0 `missing`
+        earlier = {str(r["student_id"]) for r in report.merged([], out)[0] if r["chapter"] in chapters}
+        students += book.missing_students([*students, *earlier])
+    if download is None:
+        _check_something_graded(
+            [Job(s, c, base / s / c / f"{c}.ipynb") for s in students for c in chapters], submissions
+        )
     if not sandbox:
         print(
             "sandbox off (--no-sandbox): student code runs without namespaces and can see every file you "
@@ -140,37 +304,24 @@ def grade(
         why = sandbox_module.available()
         if why:
             raise sandbox_module.SandboxUnavailable(f"cannot isolate student code: {why}.")
-    work = [Job(s, c, submissions / s / c / f"{c}.ipynb") for s in students for c in chapters]
-    hide = (str(Path(out).resolve()), str(Path(submissions).resolve()), str(Path(root).resolve()))
-    if scheduler:
-        from autograder import cluster
-
-        limits = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout, "memory_mb": memory_mb}
-        settings = {**limits, "sandbox": sandbox, "hide": list(hide)}
-        rows = cluster.grade(scheduler, work, root, progress, Path(submissions).resolve(), settings)
-        report.write_all(rows, out)
-        return rows
-    rows: list[dict] = []
-    start = time.monotonic()
-    with sandbox_module.Zygote() as zygote, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [
-            pool.submit(
-                run_job,
-                j,
-                root,
-                cell_timeout,
-                notebook_timeout,
-                sandbox,
-                hide,
-                Path(submissions).resolve(),
-                memory_mb,
-                zygote,
-            )
-            for j in work
-        ]
-        for done, (job, future) in enumerate(zip(work, futures, strict=True), 1):
-            row = {"student_id": job.student, "chapter": job.chapter, **future.result()}
-            rows.append(row)
-            report.progress(progress, done, len(work), row, time.monotonic() - start)
-    report.write_all(rows, out)
+    work = [Job(s, c, base / s / c / f"{c}.ipynb") for s in students for c in chapters]
+    hide = (str(out.resolve()), *_folders_to_hide(submissions, roster), str(Path(root).resolve()))
+    options = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout}
+    options |= {"memory_mb": memory_mb, "sandbox": sandbox}
+    try:
+        if download is not None:
+            download.stage(base)
+        results = _run(work, root, base, out, options, jobs, progress, hide, scheduler)
+    finally:
+        if download is not None:
+            shutil.rmtree(base, ignore_errors=True)
+    rows = [{"student_id": job.student, "chapter": job.chapter, **r} for job, r in zip(work, results, strict=True)]
+    if download is not None or book is not None:
+        _annotate(rows, download, book, root)
+    files, all_rows = report.reports(rows, out)
+    if download is not None:
+        files[out / "intake.csv"] = lms.intake_csv(download, out)
+    if download is not None or book is not None:
+        files |= lms_export.exports(out, all_rows, download, book, files)
+    report.commit(files)
     return rows

@@ -13,6 +13,7 @@ neutralized with a leading apostrophe, as OWASP recommends for CSV injection
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import os
@@ -93,17 +94,27 @@ def _make_dirs(folder: Path) -> None:
         d.chmod(0o755)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write through a temporary file so a crash never leaves half a report.
+def _write_aside(path: Path, content: str | bytes) -> str:
+    """Write ``content`` to a temporary file beside ``path``; return its name (see :func:`commit`).
 
     Reports are for sharing (with TAs, published as feedback): 0644, not mkstemp's private 0600.
     """
     _make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.fchmod(fd, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        os.fchmod(fd, 0o644)
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _atomic_write(path: Path, text: str | bytes) -> None:
+    """Write through a temporary file so a crash never leaves half a report."""
+    os.replace(_write_aside(path, text), path)
 
 
 def csv_cell(value) -> str | int | float | bool:
@@ -180,19 +191,118 @@ td.message {{ white-space: pre-wrap; }}
 """
 
 
-def write_all(rows: list[dict], out: Path) -> None:
-    """grades.csv, tests.csv, summary.html and feedback/<student>/<chapter>.html under ``out``."""
-    rows = sorted(rows, key=lambda r: (r["student_id"], r["chapter"]))
-    _atomic_write(out / "grades.csv", _csv(rows, GRADE_COLUMNS))
+NUMBERS = ("score", "max_score", "points", "max_points")
+FLAGS = ("hidden", "passed", "late")
+LMS_COLUMNS = ["name", "late"]  # grades.csv's extra columns for a download from an LMS
+
+
+def _typed(column: str, text: str):
+    """A cell read back from a report this module wrote, as the value it was written from."""
+    if column in NUMBERS:
+        return float(text)
+    if column in FLAGS and text in ("True", "False"):
+        return text == "True"
+    return text
+
+
+def read_report(path: Path, required: list[str]) -> list[dict]:
+    """The rows of a CSV report written here (values typed back), [] when there is none.
+
+    Written back with :func:`_csv`, they give the same bytes: every cell was already neutralized
+    and numbers went through ``_num``. A file without the ``required`` columns was not written by
+    this grader: ValueError, rather than overwrite what someone else keeps there.
+    """
+    if not path.is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path} lacks the columns {', '.join(missing)}: it was not written by this grader")
+        return [{k: _typed(k, v or "") for k, v in row.items() if k is not None} for row in reader]
+
+
+def _unneutralized(text):
+    """The text a student wrote, from its CSV cell (the summary page shows it escaped, not with a ')."""
+    if isinstance(text, str) and text.startswith("'") and csv_cell(text[1:]) == text:
+        return text[1:]
+    return text
+
+
+def key(row: dict) -> tuple[str, str]:
+    """A row's (student, chapter) as its CSV cells say them: what a new row replaces."""
+    return str(csv_cell(row["student_id"])), str(csv_cell(row["chapter"]))
+
+
+def merged(rows: list[dict], out: Path) -> tuple[list[dict], list[dict]]:
+    """The rows and test rows of ``out`` once ``rows`` are in: theirs replace the same (student, chapter).
+
+    Every other row already in ``out`` is kept as it was, so grading one student (or the
+    late submissions) into a folder that holds a class's results adds to them.
+    """
+    new = {key(r) for r in rows}
+    old = [r for r in read_report(out / "grades.csv", GRADE_COLUMNS) if key(r) not in new]
+    old_tests = [t for t in read_report(out / "tests.csv", TEST_COLUMNS) if key(t) not in new]
     tests = [
         {"student_id": r["student_id"], "chapter": r["chapter"], "status": r["status"], **t}
         for r in rows
         for t in r["tests"]
     ]
-    _atomic_write(out / "tests.csv", _csv(tests, TEST_COLUMNS))
-    _atomic_write(out / "summary.html", summary_html(rows))
+    by_key: dict[tuple, list] = {}
+    for t in old_tests:
+        by_key.setdefault(key(t), []).append({k: _unneutralized(v) for k, v in t.items()})
+    for r in old:
+        r["tests"] = by_key.get(key(r), [])
+    all_rows = sorted([*old, *rows], key=key)
+    all_tests = sorted([*old_tests, *tests], key=key)  # stable: each notebook's tests stay in order
+    return all_rows, all_tests
+
+
+def reports(rows: list[dict], out: Path) -> tuple[dict[Path, str | bytes], list[dict]]:
+    """The files to write (path -> content) and the rows ``out`` then holds (see :func:`merged`).
+
+    Feedback pages are written for ``rows`` only: the other students' pages stay as they are.
+    """
+    all_rows, all_tests = merged(rows, out)
+    extra = [c for c in LMS_COLUMNS if any(c in r for r in all_rows)]
+    files: dict[Path, str | bytes] = {
+        out / "grades.csv": _csv(all_rows, GRADE_COLUMNS + extra),
+        out / "tests.csv": _csv(all_tests, TEST_COLUMNS),
+        out / "summary.html": summary_html([{**r, "reason": _unneutralized(r["reason"])} for r in all_rows]),
+    }
     for r in rows:
-        _atomic_write(out / "feedback" / r["student_id"] / f"{r['chapter']}.html", feedback_html(r))
+        files[out / "feedback" / r["student_id"] / f"{r['chapter']}.html"] = feedback_html(r)
+    return files, all_rows
+
+
+def commit(files: dict[Path, str | bytes]) -> None:
+    """Write every file aside, then rename them all into place: all or nothing.
+
+    A failure (or a kill) while the files are written leaves every report as it was; only
+    the renames, which cannot fail halfway through a file, come after. ``grades.csv`` is
+    renamed last, so whatever it lists has its feedback page and test rows.
+    """
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, content in sorted(files.items(), key=lambda item: item[0].name == "grades.csv"):
+            staged.append((_write_aside(path, content), path))
+    except BaseException:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    for tmp, path in staged:
+        os.replace(tmp, path)
+
+
+def write_all(rows: list[dict], out: Path) -> list[dict]:
+    """grades.csv, tests.csv, summary.html and feedback/<student>/<chapter>.html under ``out``.
+
+    Adds to what ``out`` already holds (see :func:`merged`); returns the rows it then holds.
+    """
+    files, all_rows = reports(rows, out)
+    commit(files)
+    return all_rows
 
 
 def _most_failed(graded: list[dict], n: int) -> list[tuple[str, int]]:

@@ -99,16 +99,25 @@ def readme_commands() -> dict[str, list[str]]:
 README = readme_commands()
 
 
-def node(role: str, folder: Path, name: str, *extra: str, address: str = "", python: Path | None = None):
+def node(
+    role: str,
+    folder: Path,
+    name: str,
+    *extra: str,
+    address: str = "",
+    python: Path | None = None,
+    course: Path | None = COURSE,
+):
     """A Dask node started as the README says, from ``folder`` (outside the repository); logs in ``folder``.
 
-    ``python``: run the same console script with another interpreter (one that cannot import the course).
+    ``course`` goes on PYTHONPATH (None: PYTHONPATH unset); ``python`` runs the same console
+    script with another interpreter (one that cannot import the course).
     """
     args = [address if word == HOST else word for word in README[role]]
     cmd = [*([str(python)] if python else []), str(DASK), *args, *extra, "--no-dashboard"]
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    if python is None:
-        env["PYTHONPATH"] = str(COURSE)
+    if course is not None:
+        env["PYTHONPATH"] = str(course)
     with open(folder / f"{name}.log", "wb") as log:
         return subprocess.Popen(cmd, cwd=folder, env=env, stdout=log, stderr=log)
 
@@ -124,27 +133,34 @@ def stop(procs: list[subprocess.Popen]) -> None:
             proc.wait()
 
 
-def scheduler(folder: Path, procs: list[subprocess.Popen], python: Path | None = None) -> str:
-    """Start a scheduler (appended to ``procs``) and return its address."""
+def scheduler(folder: Path, procs: list[subprocess.Popen], **how) -> str:
+    """Start a scheduler (appended to ``procs``; ``how``: see :func:`node`) and return its address."""
     info = folder / "scheduler.json"
     listen = ["--host", "127.0.0.1", "--port", "0", "--scheduler-file", str(info)]
-    procs.append(node("scheduler", folder, "scheduler", *listen, python=python))
+    procs.append(node("scheduler", folder, "scheduler", *listen, **how))
     return _wait_for(lambda: info.exists() and json.loads(info.read_text() or "{}").get("address"), "scheduler")
 
 
-def workers(folder: Path, address: str, names: list[str], procs, *extra: str, python: Path | None = None) -> dict:
-    """Start one worker per name (appended to ``procs``), wait until they joined; {pid: process}."""
+def workers(folder: Path, address: str, names: list[str], procs, *extra: str, wait: bool = True, **how) -> dict:
+    """Start one worker per name (appended to ``procs``; ``how``: see :func:`node`); {pid: process}.
+
+    With ``wait``, returns once the scheduler has as many workers as ``names``.
+    """
     pool = {}
     for name in names:
         where = ["--host", "127.0.0.1", "--nthreads", "1", "--name", name, "--local-directory", str(folder / name)]
-        proc = node("worker", folder, name, *where, *extra, address=address, python=python)
+        proc = node("worker", folder, name, *where, *extra, address=address, **how)
         procs.append(proc)
         pool[proc.pid] = proc
-    if not names:
-        return pool
-    with distributed.Client(address, set_as_default=False, timeout=START_SECONDS) as client:
-        client.wait_for_workers(len(names), timeout=START_SECONDS)
+    if wait:
+        joined(address, len(names))
     return pool
+
+
+def joined(address: str, n: int) -> None:
+    """Wait until the scheduler has exactly ``n`` workers."""
+    with distributed.Client(address, set_as_default=False, timeout=START_SECONDS) as client:
+        _wait_for(lambda: len(client.scheduler_info(n_workers=-1)["workers"]) == n or None, f"{n} workers")
 
 
 @contextlib.contextmanager
@@ -289,13 +305,14 @@ def previous_reports(out: Path) -> dict[str, bytes]:
     return reports(out)
 
 
-def one_line(done) -> str:
+def one_line(done: subprocess.CompletedProcess) -> str:
+    """The one line `grade` printed on stderr; no traceback, nothing else."""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
     return lines[0]
 
 
-def test_a_worker_that_cannot_import_the_course_stops_grade_with_one_line(tmp_path, python_without_course):
+def test_a_worker_that_cannot_import_or_find_the_course_stops_grade_with_one_line(tmp_path, python_without_course):
     subs, out, folder = tmp_path / "submissions", tmp_path / "out", tmp_path / "cluster"
     write(subs, "honest", notebook(REFERENCE))
     before = previous_reports(out)
@@ -303,14 +320,26 @@ def test_a_worker_that_cannot_import_the_course_stops_grade_with_one_line(tmp_pa
     procs: list[subprocess.Popen] = []
     try:
         address = scheduler(folder, procs)
-        workers(folder, address, ["no-course"], procs, python=python_without_course)
-        done = grade_cli(subs, out, "--scheduler", address, code=2)
+        bare = {"python": python_without_course, "course": None}
+        no_course = workers(folder, address, ["no-course"], procs, wait=False, **bare)
+        # The grader without the chapters beside it, as a wheel installs it: it imports, it cannot grade.
+        grader_only = tmp_path / "grader-only"
+        skip = shutil.ignore_patterns("__pycache__", "_nbgrader")
+        shutil.copytree(COURSE / "autograder", grader_only / "autograder", ignore=skip)
+        workers(folder, address, ["grader-only"], procs, wait=False, course=grader_only)
+        joined(address, 2)
+        cannot_import = one_line(grade_cli(subs, out, "--scheduler", address, code=2))
+        stop(list(no_course.values()))
+        joined(address, 1)
+        cannot_grade = one_line(grade_cli(subs, out, "--scheduler", address, code=2))
     finally:
         stop(procs)
-    line = one_line(done)
-    assert line.startswith("error: the Dask worker no-course (tcp://127.0.0.1:"), line
-    assert "cannot import the course (ModuleNotFoundError: No module named 'autograder')" in line
-    assert "`pip install -e .`" in line and "PYTHONPATH" in line
+    assert cannot_import.startswith("error: the Dask worker no-course (tcp://127.0.0.1:"), cannot_import
+    assert "cannot import the course (ModuleNotFoundError: No module named 'autograder')" in cannot_import
+    assert "`pip install -e .`" in cannot_import and "PYTHONPATH" in cannot_import
+    assert cannot_grade.startswith("error: the Dask worker grader-only (tcp://127.0.0.1:"), cannot_grade
+    assert f"{grader_only / 'autograder'}, with no solutions/ and chapters/ beside it" in cannot_grade
+    assert "`pip install -e .`, not a wheel" in cannot_grade
     assert reports(out) == before
 
 
@@ -321,7 +350,7 @@ def test_a_scheduler_that_cannot_import_the_course_stops_grade_with_one_line(tmp
     folder.mkdir()
     procs: list[subprocess.Popen] = []
     try:
-        address = scheduler(folder, procs, python=python_without_course)
+        address = scheduler(folder, procs, python=python_without_course, course=None)
         done = grade_cli(subs, out, "--scheduler", address, code=2)
     finally:
         stop(procs)

@@ -80,11 +80,13 @@ def _why(exc: BaseException) -> str:
 
 def _named(client, addresses: list[str]) -> str:
     """'the Dask worker w0 (tcp://...)' or 'the Dask workers w0 (...), w1 (...) and 3 more'."""
-    try:
-        info = client.scheduler_info(n_workers=-1)["workers"]
-    except Exception:
-        info = {}
-    names = [f"{info.get(a, {}).get('name', '?')} ({a})" for a in sorted(addresses)]
+    info = {}
+    for ask in ({"n_workers": -1}, {}):  # all of them; distributed before 2025.4 has no n_workers and lists all
+        with contextlib.suppress(Exception):
+            info = client.scheduler_info(**ask)["workers"]
+            break
+    named = {a: str(info.get(a, {}).get("name", a)) for a in addresses}  # a worker started without --name: its address
+    names = [a if named[a] == a else f"{named[a]} ({a})" for a in sorted(addresses)]
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     return f"the Dask worker{'s' if len(names) > 1 else ''} {shown}"
 

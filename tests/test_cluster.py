@@ -160,7 +160,7 @@ def workers(folder: Path, address: str, names: list[str], procs, *extra: str, wa
 def joined(address: str, n: int) -> None:
     """Wait until the scheduler has exactly ``n`` workers."""
     with distributed.Client(address, set_as_default=False, timeout=START_SECONDS) as client:
-        _wait_for(lambda: len(client.scheduler_info(n_workers=-1)["workers"]) == n or None, f"{n} workers")
+        _wait_for(lambda: len(client.nthreads()) == n or None, f"{n} workers")
 
 
 @contextlib.contextmanager
@@ -506,3 +506,22 @@ def test_a_changed_course_changes_the_fingerprint(tmp_path):
     nb.cells.append(nbformat.v4.new_markdown_cell("an erratum"))
     nbs.write(nb, release)
     assert fingerprint(SLUG, tmp_path) != before
+
+
+class OldClient:
+    """What `_named` asks of a client, as distributed before 2025.4 answers (no n_workers)."""
+
+    def scheduler_info(self, **ask):
+        if ask:
+            raise TypeError("identity() got an unexpected keyword argument 'n_workers'")
+        workers = {f"tcp://10.0.0.{i}:4000": {"name": f"w{i}"} for i in range(5)}
+        return {"workers": {**workers, "tcp://10.0.0.9:4000": {"name": "tcp://10.0.0.9:4000"}}}
+
+
+def test_a_node_that_cannot_grade_is_named_by_its_name_and_address():
+    client = OldClient()
+    assert cluster._named(client, ["tcp://10.0.0.3:4000"]) == "the Dask worker w3 (tcp://10.0.0.3:4000)"
+    assert cluster._named(client, ["tcp://10.0.0.9:4000"]) == "the Dask worker tcp://10.0.0.9:4000"  # no --name
+    everyone = cluster._named(client, [f"tcp://10.0.0.{i}:4000" for i in range(5)])
+    shown = "w0 (tcp://10.0.0.0:4000), w1 (tcp://10.0.0.1:4000), w2 (tcp://10.0.0.2:4000)"
+    assert everyone == f"the Dask workers {shown} and 2 more"

@@ -59,7 +59,7 @@ PROBE = "autograder.cluster_task:ROOT"  # imported on each node by the standard 
 
 
 class ClusterError(Exception):
-    """The cluster cannot be used at all (no Dask here, no scheduler); the message says what to do."""
+    """The cluster cannot be used at all (no Dask here, no scheduler, a node without the course); says what to do."""
 
 
 def _distributed():
@@ -99,8 +99,17 @@ def check_nodes(client, scheduler: str) -> None:
     A worker whose grader has no course beside it (a wheel) is refused too.
     """
     try:
+        _check_nodes(client, scheduler)
+    except (OSError, TimeoutError) as exc:  # the scheduler went away while it was asked
+        raise ClusterError(f"lost the Dask scheduler at {scheduler} ({_why(exc)})") from None
+
+
+def _check_nodes(client, scheduler: str) -> None:
+    try:
         client.run_on_scheduler(pkgutil.resolve_name, PROBE)
-    except Exception as exc:
+    except (OSError, TimeoutError):
+        raise
+    except Exception as exc:  # ImportError, or whatever else importing the grader raised there
         raise ClusterError(
             f"the Dask scheduler at {scheduler} cannot import the course, and it must to read the tasks "
             f"({_why(exc)}): " + SET_UP.format(role="scheduler")

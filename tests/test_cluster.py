@@ -77,7 +77,7 @@ def readme_commands() -> dict[str, list[str]]:
     Read from the bash block of "Setting up the nodes"; the installed form (`.../.venv/bin/dask`)
     must give the same words, so both stay what this module runs.
     """
-    text = (nbs.ROOT / "README.md").read_text()
+    text = (COURSE / "README.md").read_text()
     block = next(b for b in re.findall(r"```bash\n(.*?)```", text, re.S) if "dask scheduler" in b)
     found: dict[tuple[str, str], list[str]] = {}
     for line in block.splitlines():
@@ -113,6 +113,7 @@ def node(
     ``course`` goes on PYTHONPATH (None: PYTHONPATH unset); ``python`` runs the same console
     script with another interpreter (one that cannot import the course).
     """
+    assert DASK.is_file(), f"no `dask` console script at {DASK}: install requirements-cluster.txt into this Python"
     args = [address if word == HOST else word for word in README[role]]
     cmd = [*([str(python)] if python else []), str(DASK), *args, *extra, "--no-dashboard"]
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
@@ -260,14 +261,13 @@ def test_nodes_started_as_the_readme_says_grade_the_sample_class_as_a_local_run_
     address, _ = two_workers
     subs = tmp_path / "submissions"
     chapters = ["02_momentum", "03_adaptive_rates"]
-    for student in sorted((nbs.ROOT / "sample_class").iterdir()):
-        (subs / student.name).mkdir(parents=True)
+    for student in sorted((COURSE / "sample_class").iterdir()):
         for chapter in chapters:
-            if (student / chapter).exists():  # a student who handed nothing in has no folder
-                shutil.copytree(student / chapter, subs / student.name / chapter, symlinks=True)
-    with distributed.Client(address, set_as_default=False) as client:  # the workers grade with the course under test
-        roots = client.run(pkgutil.resolve_name, "autograder.cluster_task:ROOT")
-    assert set(roots.values()) == {COURSE} and len(roots) == 2
+            shutil.copytree(student / chapter, subs / student.name / chapter, symlinks=True)
+    with distributed.Client(address, set_as_default=False) as client:  # every node has the course under test
+        roots = [client.run_on_scheduler(pkgutil.resolve_name, cluster.PROBE)]
+        roots += client.run(pkgutil.resolve_name, cluster.PROBE).values()
+    assert roots == [COURSE] * 3
     grade_cli(subs, tmp_path / "local", "--jobs", "2")
     grade_cli(subs, tmp_path / "remote", "--scheduler", address)
     statuses = {status for status, _ in grades(tmp_path / "remote").values()}

@@ -133,8 +133,10 @@ names what went wrong:
 
 Exits 0 once every row is written, however the students did; 2 when it could
 not grade at all (a wrong folder layout, an unknown chapter, no sandbox on
-this machine without --no-sandbox, --scheduler without Dask installed or with
-no scheduler at that address), with a message saying how to fix it.
+this machine without --no-sandbox, --scheduler without Dask installed, with
+no scheduler at that address, or with a scheduler or worker that cannot
+import the course), with a message saying how to fix it; the reports already
+in --out are then left as they were.
 """
 
 
@@ -371,7 +373,8 @@ def parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://host:port): one task per "
         "notebook, sandboxed on the workers, results checked and reports written here; needs "
-        "`pip install -r requirements-cluster.txt` (see README, Grading at scale)",
+        "`pip install -r requirements-cluster.txt`, and the scheduler and every worker must import this "
+        "course (see README, Grading at scale: setting up the nodes)",
     )
     g.set_defaults(func=_grade)
 

@@ -21,11 +21,17 @@ still waiting once the scheduler has had no worker for
 environment ``DASK_AUTOGRADER__NO_WORKER_WAIT``) become ``error`` rows that say
 why, so every row is written. Grading again once the cluster is healthy gives
 the full result.
+
+The scheduler (which unpickles the tasks) and every worker must import this
+package from a checkout of the course: :func:`check_nodes` asks them before
+any task is sent, and a node that cannot is a :class:`ClusterError` naming it
+and saying how to set it up (:data:`SET_UP`), not a row per notebook.
 """
 
 from __future__ import annotations
 
 import contextlib
+import pkgutil
 import queue
 import re
 import time
@@ -45,8 +51,15 @@ STATUS = re.compile(r"[a-z][a-z-]{0,31}")
 SCORED = ("test", "hidden", "max_points", "points")  # what report.result takes from the course, not the worker
 
 
+SET_UP = (
+    "install the course into the Python that runs `dask {role}` there (`pip install -e .` in a checkout of "
+    "the same commit), or start it with that checkout on PYTHONPATH (see README, Grading at scale)"
+)
+PROBE = "autograder.cluster_task:ROOT"  # imported on each node by the standard library alone: pkgutil.resolve_name
+
+
 class ClusterError(Exception):
-    """The cluster cannot be used at all (no Dask here, no scheduler); the message says what to do."""
+    """The cluster cannot be used at all (no Dask here, no scheduler, a node without the course); says what to do."""
 
 
 def _distributed():
@@ -58,6 +71,68 @@ def _distributed():
             "(here and on every worker node; see README, Grading at scale)"
         ) from exc
     return distributed
+
+
+def _why(exc: BaseException) -> str:
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _named(client, addresses: list[str]) -> str:
+    """'the Dask worker w0 (tcp://...)' or 'the Dask workers w0 (...), w1 (...) and 3 more'."""
+    info = {}
+    for ask in ({"n_workers": -1}, {}):  # all of them; distributed before 2025.4 has no n_workers and lists all
+        with contextlib.suppress(Exception):
+            info = client.scheduler_info(**ask)["workers"]
+            break
+    named = {a: str(info.get(a, {}).get("name", a)) for a in addresses}  # a worker started without --name: its address
+    names = [a if named[a] == a else f"{named[a]} ({a})" for a in sorted(addresses)]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f"the Dask worker{'s' if len(names) > 1 else ''} {shown}"
+
+
+def check_nodes(client, scheduler: str) -> None:
+    """ClusterError unless the scheduler and every worker now connected can import the course.
+
+    Asked with :func:`pkgutil.resolve_name`, which every node can unpickle: a node that cannot
+    import this package answers with the ImportError instead of failing to read the question.
+    A worker whose grader has no course beside it (a wheel) is refused too.
+    """
+    try:
+        _check_nodes(client, scheduler)
+    except (OSError, TimeoutError) as exc:  # the scheduler went away while it was asked
+        raise ClusterError(f"lost the Dask scheduler at {scheduler} ({_why(exc)})") from None
+
+
+def _check_nodes(client, scheduler: str) -> None:
+    try:
+        client.run_on_scheduler(pkgutil.resolve_name, PROBE)
+    except (OSError, TimeoutError):
+        raise
+    except Exception as exc:  # ImportError, or whatever else importing the grader raised there
+        raise ClusterError(
+            f"the Dask scheduler at {scheduler} cannot import the course, and it must to read the tasks "
+            f"({_why(exc)}): " + SET_UP.format(role="scheduler")
+        ) from None
+    answers = client.run(pkgutil.resolve_name, PROBE, on_error="return")
+    failed = {a: r for a, r in answers.items() if isinstance(r, BaseException)}
+    if failed:
+        first = failed[min(failed)]
+        raise ClusterError(
+            f"{_named(client, list(failed))} cannot import the course ({_why(first)}): " + SET_UP.format(role="worker")
+        )
+    from autograder import cluster_task
+
+    answers = client.run(cluster_task.missing_course, on_error="return")
+    failed = {a: r for a, r in answers.items() if r is not None}
+    if failed:
+        first = failed[min(failed)]
+        why = _why(first) if isinstance(first, BaseException) else first
+        raise ClusterError(
+            f"{_named(client, list(failed))} cannot grade: {why}; install it from a checkout of the same commit "
+            "(`pip install -e .`, not a wheel), or start the worker with the checkout on PYTHONPATH "
+            "(see README, Grading at scale)"
+        )
 
 
 def checked(result, source_nb) -> dict:
@@ -152,13 +227,21 @@ def grade(scheduler: str, work: list, root: Path, progress, base: Path, settings
 
     def no_worker(index: int) -> dict:
         reason = (
-            f"not graded: the Dask scheduler at {scheduler} had no worker for {patience:g} s; "
+            f"not graded: the Dask scheduler at {scheduler} had no worker for {patience:g} s "
+            "(a worker that cannot import the course stops as it starts: see its log); "
             "grade again once the cluster has workers"
         )
         return report.result("error", reason, sources[work[index].chapter])
 
     with client:
-        client.register_plugin(cluster_task.WarmRunner(), name=plugin)
+        check_nodes(client, scheduler)
+        try:
+            client.register_plugin(cluster_task.WarmRunner(), name=plugin)
+        except Exception as exc:  # a worker that joined since check_nodes, or a warm runner that cannot start
+            check_nodes(client, scheduler)
+            raise ClusterError(
+                f"the Dask workers cannot start the grader ({_why(exc)}): see their logs (README, Grading at scale)"
+            ) from None
         try:
             waiting, running, finished = deque(range(len(work))), {}, queue.SimpleQueue()
             tries = [0] * len(work)

@@ -1,8 +1,11 @@
 """What runs on a Dask worker: one notebook per task, graded by :func:`autograder.worker.grade_job`.
 
 A worker node holds a checkout of this repository (the same commit as the
-machine that runs ``grade``: :func:`fingerprint` checks it per task) and
-imports this module from it; the submission's bytes come with each task.
+machine that runs ``grade``: :func:`fingerprint` checks it per task), installed
+into the Python that runs ``dask worker`` (``pip install -e .``) or on its
+``PYTHONPATH``, and imports this module from it; it grades with the chapters of
+that checkout (:data:`ROOT`), whatever folder the worker started in. The
+submission's bytes come with each task.
 :class:`WarmRunner` keeps one :class:`autograder.sandbox.Zygote` per worker
 process, started when ``grade`` registers the plugin and closed when it is
 removed or the worker stops, so a task forks its runner instead of starting
@@ -27,6 +30,7 @@ from pathlib import Path
 from distributed import WorkerPlugin, get_worker
 
 ROOT = Path(__file__).resolve().parent.parent
+"""The checkout this module was imported from: the course a worker grades with."""
 
 
 class CourseMismatch(RuntimeError):
@@ -42,6 +46,13 @@ def fingerprint(chapter: str, root: Path = ROOT) -> str:
     for path in [*sorted((root / "autograder").glob("*.py")), *notebooks]:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def missing_course() -> str | None:
+    """Why this node has the grader but not the course beside it (a wheel, not a checkout), or None."""
+    if (ROOT / "solutions").is_dir() and (ROOT / "chapters").is_dir():
+        return None
+    return f"the grader is imported from {ROOT / 'autograder'}, with no solutions/ and chapters/ beside it"
 
 
 class WarmRunner(WorkerPlugin):
@@ -99,8 +110,8 @@ def grade(plugin: str, chapter: str, raw: bytes, settings: dict, expected: str) 
         job = {
             **settings,
             "submission": str(path),
-            "source": str(nbs.source_path(chapter)),
-            "release": str(nbs.release_path(chapter)),
+            "source": str(nbs.source_path(chapter, ROOT)),
+            "release": str(nbs.release_path(chapter, ROOT)),
             "base": tmp,
             "hide": [*settings.get("hide", []), tmp, str(ROOT)],
         }

@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -41,9 +42,9 @@ def start_cluster(folder: Path) -> tuple[str, list[subprocess.Popen]]:
     import distributed
 
     info = folder / "scheduler.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    quiet = {"cwd": ROOT, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    dask = [sys.executable, "-m", "dask"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # as README "Setting up the nodes": the checkout on PYTHONPATH,
+    quiet = {"cwd": folder, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}  # any folder,
+    dask = [str(Path(sysconfig.get_path("scripts")) / "dask")]  # and the `dask` console script
     procs = [
         subprocess.Popen(
             [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(info)],

@@ -1,11 +1,16 @@
 """`grade --scheduler`: a class graded on a real local Dask cluster, against the same class graded locally.
 
-Each cluster is a scheduler and workers started as separate processes (the
-`dask` command line, on 127.0.0.1 only, one thread per worker, no nanny so that
-a killed worker stays dead). Grading runs through the command line, locally
-(`--jobs 2`) and with `--scheduler`, and every file the two runs write must be
-the same bytes. The class is chapter 02 with hostile students from
+Each cluster is a scheduler and workers started as separate processes with
+the README's own commands (read from README.md, "Setting up the nodes"): the
+`dask` console script, from a folder outside the repository, with the course
+under test on PYTHONPATH; the test adds only where they listen (127.0.0.1, a
+free port), one thread per worker, and no nanny where a killed worker must stay
+dead. Grading runs through the command line, locally (`--jobs 2`) and with
+`--scheduler`, and every file the two runs write must be the same bytes: for
+the sample class, and for chapter 02 with hostile students from
 tests/test_adversarial.py, so the sandbox is shown to hold on the workers too.
+Nodes that cannot import the course (a Python without it) stop `grade` with one
+line.
 Needs requirements-cluster.txt (`make test` installs it).
 """
 
@@ -14,9 +19,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -57,44 +66,118 @@ def _wait_for(check, what: str, seconds: float = START_SECONDS):
     raise AssertionError(f"gave up after {seconds} s waiting for {what}")
 
 
-@contextlib.contextmanager
-def local_cluster(folder: Path, workers: int):
-    """A scheduler and ``workers`` workers, each its own process; yields (address, {worker pid: process})."""
-    folder.mkdir(parents=True, exist_ok=True)
+COURSE = nbs.PACKAGE_ROOT  # the checkout under test: the nodes are given this one, not whatever is installed
+DASK = Path(sysconfig.get_path("scripts")) / "dask"  # the console script `pip install dask` puts next to python
+HOST = "tcp://HOST:8786"
+
+
+def readme_commands() -> dict[str, list[str]]:
+    """The README's commands that start a Dask node with the checkout on PYTHONPATH: role -> words after `dask`.
+
+    Read from the bash block of "Setting up the nodes"; the installed form (`.../.venv/bin/dask`)
+    must give the same words, so both stay what this module runs.
+    """
+    text = (COURSE / "README.md").read_text()
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", text, re.S) if "dask scheduler" in b)
+    found: dict[tuple[str, str], list[str]] = {}
+    for line in block.splitlines():
+        words = shlex.split(line, comments=True)
+        if words[:1] == ["PYTHONPATH=/srv/course"]:
+            form, words = "pythonpath", words[1:]
+        elif words[:1] == ["/srv/course/.venv/bin/dask"]:
+            form = "installed"
+        else:
+            continue
+        assert Path(words[0]).name == "dask", line  # the console script, never `python -m dask`
+        found[form, words[1]] = words[1:]
+    for role in ("scheduler", "worker"):
+        assert found["installed", role] == found["pythonpath", role], f"the README's two ways to start a {role} differ"
+    assert HOST in found["pythonpath", "worker"]
+    return {role: found["pythonpath", role] for role in ("scheduler", "worker")}
+
+
+README = readme_commands()
+
+
+def node(
+    role: str,
+    folder: Path,
+    name: str,
+    *extra: str,
+    address: str = "",
+    python: Path | None = None,
+    course: Path | None = COURSE,
+):
+    """A Dask node started as the README says, from ``folder`` (outside the repository); logs in ``folder``.
+
+    ``course`` goes on PYTHONPATH (None: PYTHONPATH unset); ``python`` runs the same console
+    script with another interpreter (one that cannot import the course).
+    """
+    assert DASK.is_file(), f"no `dask` console script at {DASK}: install requirements-cluster.txt into this Python"
+    args = [address if word == HOST else word for word in README[role]]
+    cmd = [*([str(python)] if python else []), str(DASK), *args, *extra, "--no-dashboard"]
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    if course is not None:
+        env["PYTHONPATH"] = str(course)
+    with open(folder / f"{name}.log", "wb") as log:
+        return subprocess.Popen(cmd, cwd=folder, env=env, stdout=log, stderr=log)
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for proc in reversed(procs):
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def scheduler(folder: Path, procs: list[subprocess.Popen], **how) -> str:
+    """Start a scheduler (appended to ``procs``; ``how``: see :func:`node`) and return its address."""
     info = folder / "scheduler.json"
-    env = {**os.environ, "PYTHONPATH": str(nbs.ROOT)}
+    listen = ["--host", "127.0.0.1", "--port", "0", "--scheduler-file", str(info)]
+    procs.append(node("scheduler", folder, "scheduler", *listen, **how))
+    return _wait_for(lambda: info.exists() and json.loads(info.read_text() or "{}").get("address"), "scheduler")
+
+
+def workers(folder: Path, address: str, names: list[str], procs, *extra: str, wait: bool = True, **how) -> dict:
+    """Start one worker per name (appended to ``procs``; ``how``: see :func:`node`); {pid: process}.
+
+    With ``wait``, returns once the scheduler has as many workers as ``names``.
+    """
+    pool = {}
+    for name in names:
+        where = ["--host", "127.0.0.1", "--nthreads", "1", "--name", name, "--local-directory", str(folder / name)]
+        proc = node("worker", folder, name, *where, *extra, address=address, **how)
+        procs.append(proc)
+        pool[proc.pid] = proc
+    if wait:
+        joined(address, len(names))
+    return pool
+
+
+def joined(address: str, n: int) -> None:
+    """Wait until the scheduler has exactly ``n`` workers."""
+    with distributed.Client(address, set_as_default=False, timeout=START_SECONDS) as client:
+        _wait_for(lambda: len(client.nthreads()) == n or None, f"{n} workers")
+
+
+@contextlib.contextmanager
+def local_cluster(folder: Path, n: int, nanny: bool = True):
+    """A scheduler and ``n`` workers, each its own process; yields (address, {worker pid: process})."""
+    folder.mkdir(parents=True, exist_ok=True)
     procs: list[subprocess.Popen] = []
-
-    def start(name: str, *args: str) -> subprocess.Popen:
-        with open(folder / f"{name}.log", "wb") as log:
-            cmd = [sys.executable, "-m", "dask", *args, "--no-dashboard"]
-            procs.append(subprocess.Popen(cmd, cwd=nbs.ROOT, env=env, stdout=log, stderr=log))
-        return procs[-1]
-
     try:
-        start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file", str(info))
-        address = _wait_for(lambda: info.exists() and json.loads(info.read_text() or "{}").get("address"), "scheduler")
-        pool = {}
-        for i in range(workers):
-            args = ["--host", "127.0.0.1", "--nthreads", "1", "--no-nanny", "--local-directory", str(folder / f"w{i}")]
-            proc = start(f"worker{i}", "worker", address, "--name", f"w{i}", *args)
-            pool[proc.pid] = proc
-        if workers:
-            with distributed.Client(address, set_as_default=False, timeout=START_SECONDS) as client:
-                client.wait_for_workers(workers, timeout=START_SECONDS)
+        address = scheduler(folder, procs)
+        pool = workers(folder, address, [f"w{i}" for i in range(n)], procs, *([] if nanny else ["--no-nanny"]))
         yield address, pool
     finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(procs)
 
 
-def grade_cli(subs: Path, out: Path, *extra: str, wait: float | None = None, background: bool = False):
+def grade_cli(subs: Path, out: Path, *extra: str, wait: float | None = None, background: bool = False, code: int = 0):
     cmd = [sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out), *LIMITS, *extra]
     env = dict(os.environ)
     if wait is not None:
@@ -102,7 +185,7 @@ def grade_cli(subs: Path, out: Path, *extra: str, wait: float | None = None, bac
     if background:
         return subprocess.Popen(cmd, cwd=nbs.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     done = subprocess.run(cmd, cwd=nbs.ROOT, env=env, capture_output=True, text=True, timeout=GRADE_SECONDS)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == code, done.stderr[-3000:]
     return done
 
 
@@ -153,7 +236,7 @@ def hostile_class(subs: Path, out: Path) -> dict[str, tuple[str, float]]:
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory):
-    with local_cluster(tmp_path_factory.mktemp("cluster"), workers=2) as (address, pool):
+    with local_cluster(tmp_path_factory.mktemp("cluster"), 2) as (address, pool):
         yield address, pool
 
 
@@ -172,6 +255,111 @@ def test_cluster_reports_are_the_local_reports_byte_for_byte_and_hostile_code_is
     assert "most failed" in done.stdout  # and the summary was printed
 
 
+def test_nodes_started_as_the_readme_says_grade_the_sample_class_as_a_local_run_does(two_workers, tmp_path):
+    import pkgutil
+
+    address, _ = two_workers
+    subs = tmp_path / "submissions"
+    chapters = ["02_momentum", "03_adaptive_rates"]
+    for student in sorted((COURSE / "sample_class").iterdir()):
+        for chapter in chapters:
+            shutil.copytree(student / chapter, subs / student.name / chapter, symlinks=True)
+    with distributed.Client(address, set_as_default=False) as client:  # every node has the course under test
+        roots = [client.run_on_scheduler(pkgutil.resolve_name, cluster.PROBE)]
+        roots += client.run(pkgutil.resolve_name, cluster.PROBE).values()
+    assert roots == [COURSE] * 3
+    grade_cli(subs, tmp_path / "local", "--jobs", "2")
+    grade_cli(subs, tmp_path / "remote", "--scheduler", address)
+    statuses = {status for status, _ in grades(tmp_path / "remote").values()}
+    assert "ok" in statuses and "error" not in statuses
+    assert reports(tmp_path / "remote") == reports(tmp_path / "local")
+
+
+@pytest.fixture(scope="module")
+def python_without_course(tmp_path_factory) -> Path:
+    """A Python with this environment's packages (Dask included) that cannot import the course.
+
+    A venv whose site-packages points at ours by a .pth line: the packages are found, but our
+    site-packages' own .pth files (an editable install of the course) are not run.
+    """
+    folder = tmp_path_factory.mktemp("no-course")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder / "venv")], check=True, timeout=120)
+    python = folder / "venv" / "bin" / "python"
+    here = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True
+    ).stdout.strip()
+    ours = dict.fromkeys([sysconfig.get_path("purelib"), sysconfig.get_path("platlib")])
+    Path(here, "packages-under-test.pth").write_text("".join(f"{path}\n" for path in ours))
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    probe = "import distributed\ntry:\n    import autograder\nexcept ImportError:\n    print('no course')"
+    done = subprocess.run([python, "-c", probe], cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout == "no course\n", f"this Python must have Dask and not the course: {done.stderr[-2000:]}"
+    return python
+
+
+def previous_reports(out: Path) -> dict[str, bytes]:
+    """Reports of an earlier run, which a run that cannot grade must leave as they are."""
+    for name in ("grades.csv", "tests.csv", "summary.html", "feedback/ada/02_momentum.html"):
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(f"an earlier run's {name}\n")
+    return reports(out)
+
+
+def one_line(done: subprocess.CompletedProcess) -> str:
+    """The one line `grade` printed on stderr; no traceback, nothing else."""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    return lines[0]
+
+
+def test_a_worker_that_cannot_import_or_find_the_course_stops_grade_with_one_line(tmp_path, python_without_course):
+    subs, out, folder = tmp_path / "submissions", tmp_path / "out", tmp_path / "cluster"
+    write(subs, "honest", notebook(REFERENCE))
+    before = previous_reports(out)
+    folder.mkdir()
+    procs: list[subprocess.Popen] = []
+    try:
+        address = scheduler(folder, procs)
+        bare = {"python": python_without_course, "course": None}
+        no_course = workers(folder, address, ["no-course"], procs, wait=False, **bare)
+        # The grader without the chapters beside it, as a wheel installs it: it imports, it cannot grade.
+        grader_only = tmp_path / "grader-only"
+        skip = shutil.ignore_patterns("__pycache__", "_nbgrader")
+        shutil.copytree(COURSE / "autograder", grader_only / "autograder", ignore=skip)
+        workers(folder, address, ["grader-only"], procs, wait=False, course=grader_only)
+        joined(address, 2)
+        cannot_import = one_line(grade_cli(subs, out, "--scheduler", address, code=2))
+        stop(list(no_course.values()))
+        joined(address, 1)
+        cannot_grade = one_line(grade_cli(subs, out, "--scheduler", address, code=2))
+    finally:
+        stop(procs)
+    assert cannot_import.startswith("error: the Dask worker no-course (tcp://127.0.0.1:"), cannot_import
+    assert "cannot import the course (ModuleNotFoundError: No module named 'autograder')" in cannot_import
+    assert "`pip install -e .`" in cannot_import and "PYTHONPATH" in cannot_import
+    assert cannot_grade.startswith("error: the Dask worker grader-only (tcp://127.0.0.1:"), cannot_grade
+    assert f"{grader_only / 'autograder'}, with no solutions/ and chapters/ beside it" in cannot_grade
+    assert "`pip install -e .`, not a wheel" in cannot_grade
+    assert reports(out) == before
+
+
+def test_a_scheduler_that_cannot_import_the_course_stops_grade_with_one_line(tmp_path, python_without_course):
+    subs, out, folder = tmp_path / "submissions", tmp_path / "out", tmp_path / "cluster"
+    write(subs, "honest", notebook(REFERENCE))
+    before = previous_reports(out)
+    folder.mkdir()
+    procs: list[subprocess.Popen] = []
+    try:
+        address = scheduler(folder, procs, python=python_without_course, course=None)
+        done = grade_cli(subs, out, "--scheduler", address, code=2)
+    finally:
+        stop(procs)
+    line = one_line(done)
+    assert line.startswith(f"error: the Dask scheduler at {address} cannot import the course"), line
+    assert "`dask scheduler`" in line and "`pip install -e .`" in line and "PYTHONPATH" in line
+    assert reports(out) == before
+
+
 def test_a_worker_killed_mid_run_loses_no_notebook(tmp_path):
     subs = tmp_path / "submissions"
     expected = {}
@@ -182,7 +370,7 @@ def test_a_worker_killed_mid_run_loses_no_notebook(tmp_path):
     write(subs, "wrong", notebook(WRONG))
     expected.update({"honest": ("ok", FULL), "wrong": ("ok", BASE)})
     grade_cli(subs, tmp_path / "local", "--jobs", "2")
-    with local_cluster(tmp_path / "cluster", workers=2) as (address, pool):
+    with local_cluster(tmp_path / "cluster", 2, nanny=False) as (address, pool):
         run = grade_cli(subs, tmp_path / "remote", "--scheduler", address, background=True)
         with distributed.Client(address, set_as_default=False) as client:
             pids = client.run(os.getpid)
@@ -221,7 +409,7 @@ def test_with_no_worker_left_every_row_is_still_written(tmp_path):
     subs = tmp_path / "submissions"
     write(subs, "honest", notebook(REFERENCE))
     (subs / "absent").mkdir()
-    with local_cluster(tmp_path / "cluster", workers=0) as (address, _):
+    with local_cluster(tmp_path / "cluster", 0) as (address, _):
         grade_cli(subs, tmp_path / "out", "--scheduler", address, wait=3)
     assert grades(tmp_path / "out") == {"honest": ("error", 0.0), "absent": ("missing", 0.0)}
     reason = (tmp_path / "out" / "grades.csv").read_text()
@@ -318,3 +506,22 @@ def test_a_changed_course_changes_the_fingerprint(tmp_path):
     nb.cells.append(nbformat.v4.new_markdown_cell("an erratum"))
     nbs.write(nb, release)
     assert fingerprint(SLUG, tmp_path) != before
+
+
+class OldClient:
+    """What `_named` asks of a client, as distributed before 2025.4 answers (no n_workers)."""
+
+    def scheduler_info(self, **ask):
+        if ask:
+            raise TypeError("identity() got an unexpected keyword argument 'n_workers'")
+        workers = {f"tcp://10.0.0.{i}:4000": {"name": f"w{i}"} for i in range(5)}
+        return {"workers": {**workers, "tcp://10.0.0.9:4000": {"name": "tcp://10.0.0.9:4000"}}}
+
+
+def test_a_node_that_cannot_grade_is_named_by_its_name_and_address():
+    client = OldClient()
+    assert cluster._named(client, ["tcp://10.0.0.3:4000"]) == "the Dask worker w3 (tcp://10.0.0.3:4000)"
+    assert cluster._named(client, ["tcp://10.0.0.9:4000"]) == "the Dask worker tcp://10.0.0.9:4000"  # no --name
+    everyone = cluster._named(client, [f"tcp://10.0.0.{i}:4000" for i in range(5)])
+    shown = "w0 (tcp://10.0.0.0:4000), w1 (tcp://10.0.0.1:4000), w2 (tcp://10.0.0.2:4000)"
+    assert everyone == f"the Dask workers {shown} and 2 more"

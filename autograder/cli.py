@@ -275,7 +275,12 @@ def parser() -> argparse.ArgumentParser:
         help="the course folder (default: the one the current folder is in)",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_release_parser, _grade_parser, _gradescope_parser, _sample_parser, _strip_parser):
+        add(sub, after)
+    return p
 
+
+def _release_parser(sub, after: argparse.ArgumentParser) -> None:
     r = sub.add_parser(
         "release",
         parents=[after],
@@ -287,6 +292,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("chapters", nargs="*", metavar="CHAPTER", help="chapter slugs, e.g. 02_momentum (default: all)")
     r.set_defaults(func=_release)
 
+
+def _grade_parser(sub, after: argparse.ArgumentParser) -> None:
     g = sub.add_parser(
         "grade",
         parents=[after],
@@ -378,6 +385,8 @@ def parser() -> argparse.ArgumentParser:
     )
     g.set_defaults(func=_grade)
 
+
+def _gradescope_parser(sub, after: argparse.ArgumentParser) -> None:
     gs = sub.add_parser(
         "gradescope",
         parents=[after],
@@ -408,6 +417,8 @@ def parser() -> argparse.ArgumentParser:
     gs.add_argument("--memory", type=int, default=2048, metavar="MB", help="as for grade (default: %(default)s)")
     gs.set_defaults(func=_gradescope)
 
+
+def _sample_parser(sub, after: argparse.ArgumentParser) -> None:
     s = sub.add_parser(
         "sample-class",
         parents=[after],
@@ -423,10 +434,11 @@ def parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=_sample)
 
+
+def _strip_parser(sub, after: argparse.ArgumentParser) -> None:
     t = sub.add_parser("strip", help="clear the outputs of source notebooks before committing")
     t.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
     t.set_defaults(func=_strip, needs_course=False)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

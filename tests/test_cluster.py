@@ -299,9 +299,13 @@ def python_without_course(tmp_path_factory) -> Path:
 
 def previous_reports(out: Path) -> dict[str, bytes]:
     """Reports of an earlier run, which a run that cannot grade must leave as they are."""
+    from autograder.report import GRADE_COLUMNS, TEST_COLUMNS
+
+    header = {"grades.csv": GRADE_COLUMNS, "tests.csv": TEST_COLUMNS}  # a grader's own, so grade would merge
     for name in ("grades.csv", "tests.csv", "summary.html", "feedback/ada/02_momentum.html"):
         (out / name).parent.mkdir(parents=True, exist_ok=True)
-        (out / name).write_text(f"an earlier run's {name}\n")
+        first = ",".join(f'"{c}"' for c in header[name]) if name in header else f"an earlier run's {name}"
+        (out / name).write_text(first + "\n")
     return reports(out)
 
 

@@ -93,7 +93,7 @@ def test_frames_move_out_of_the_page_once_per_content(tmp_path):
     import base64
     import json
 
-    from autograder.book_frames import externalise_frames
+    from book.frames import externalise_frames
 
     first, second = (
         "data:image/png;base64," + base64.b64encode(_png(colour=c)).decode() for c in ((1, 2, 3), (4, 5, 6))
@@ -113,7 +113,7 @@ def test_frames_move_out_of_the_page_once_per_content(tmp_path):
 def test_figures_get_a_palette_unless_transparent(tmp_path):
     from PIL import Image
 
-    from autograder.book_frames import palette_png
+    from book.frames import palette_png
 
     plain, clear = tmp_path / "plain.png", tmp_path / "clear.png"
     plain.write_bytes(_png())

@@ -118,6 +118,9 @@ def test_math_is_typeset(visits, page):
     assert not problems, f"{page}:\n" + "\n".join(problems[:10])
     if is_chapter(page):
         assert f["math_total"] > 0, f"{page}: a chapter with no typeset math at all"
+    # Equations are out of the Tab order (_config.yml), not out of reach: MathJax's MathML for screen readers.
+    missing = f["math_without_mml"]
+    assert missing == 0, f"{page}: {missing} equations have no MathML for assistive technology"
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -295,21 +298,32 @@ def mode_contexts(chromium_browser):
         context.close()
 
 
+def _axe_failures(tab, origin: str, page: str, mode: str) -> list[dict]:
+    tab.route("**/*", Router(origin))
+    tab.goto(origin + html_path(page), wait_until="load")
+    tab.evaluate(_SETTLE)
+    shown = tab.evaluate("document.documentElement.dataset.theme || document.documentElement.dataset.mode")
+    assert shown == mode, f"{page}: asked for the {mode} mode, the page shows {shown}"
+    return [v for v in axe.audit(tab) if axe.failing(v)]
+
+
 @pytest.mark.parametrize("mode", axe.MODES)
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", [*PAGES, "search", "genindex"])
 def test_page_passes_axe(mode_contexts, origin, page, mode):
     """axe-core finds no WCAG 2.0/2.1 A or AA violation and nothing critical or serious (tests/browser/axe.py)."""
     tab = mode_contexts[mode].new_page()
     try:
-        tab.route("**/*", Router(origin))
-        tab.goto(origin + html_path(page), wait_until="load")
-        tab.evaluate(_SETTLE)
-        shown = tab.evaluate("document.documentElement.dataset.theme || document.documentElement.dataset.mode")
-        assert shown == mode, f"{page}: asked for the {mode} mode, the page shows {shown}"
-        found = [v for v in axe.audit(tab) if axe.failing(v)]
+        found = _axe_failures(tab, origin, page, mode)
     finally:
         tab.close()
     assert not found, f"{page} ({mode} mode) fails axe-core:\n" + "\n".join(axe.describe(found))
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_chapter_passes_axe_at_phone_width(phone_tab, origin, slug):
+    """At 390 px more equations and every figure scroll sideways: each must still be reachable by keyboard."""
+    found = _axe_failures(phone_tab, origin, f"chapters/{slug}/{slug}", "light")
+    assert not found, f"{slug} at a phone's width fails axe-core:\n" + "\n".join(axe.describe(found))
 
 
 FILE_NAME = re.compile(r"(\.(png|jpe?g|svg|gif|webp)\b|_images/|^data:|^\.\./)", re.I)

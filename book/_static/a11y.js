@@ -60,17 +60,26 @@
   }
 
   // Equations are out of the Tab order (mathjax3_config in _config.yml), but a display equation
-  // wider than the column scrolls sideways, and a region that scrolls must be reachable by keyboard
-  // (WCAG 2.1.1): exactly those equations, measured once MathJax has typeset them and again when
-  // the window changes size, become Tab stops (the arrow keys then scroll them). Chained into
-  // MathJax's startup, so MathJax.startup.promise resolves only after this ran. Upstream: MathJax 3
-  // has no such setting (its inTabOrder is all or nothing); MathJax 4 can break long lines instead.
-  function markScrollableMath() {
-    document.querySelectorAll('mjx-container[display="true"]').forEach(function (math) {
-      if (math.scrollWidth > math.clientWidth + 1) {
-        math.setAttribute("tabindex", "0");
-      } else if (math.getAttribute("tabindex") === "0") {
-        math.removeAttribute("tabindex");
+  // wider than the column scrolls sideways, and so does a figure on a phone (course.css keeps
+  // figures readable there and lets their output box scroll). A region that scrolls must be
+  // reachable by keyboard (WCAG 2.1.1): exactly those boxes become Tab stops (the arrow keys then
+  // scroll them), measured when the page is ready, once MathJax has typeset (chained into its
+  // startup, so MathJax.startup.promise resolves only after this ran) and when the window changes
+  // size. Upstream: MathJax 3 has no such setting (its inTabOrder is all or nothing; MathJax 4 can
+  // break long lines instead).
+  var SCROLLERS = 'mjx-container[display="true"], div.cell_output';
+  function markScrollable() {
+    document.querySelectorAll(SCROLLERS).forEach(function (box) {
+      var mine = box.hasAttribute("data-a11y-scrolls");
+      if (box.scrollWidth > box.clientWidth + 1) {
+        if (!mine && box.getAttribute("tabindex") !== "0") {
+          box.setAttribute("data-a11y-scrolls", box.getAttribute("tabindex") || "");  // to put back
+          box.setAttribute("tabindex", "0");
+        }
+      } else if (mine) {
+        var before = box.getAttribute("data-a11y-scrolls");
+        if (before) box.setAttribute("tabindex", before); else box.removeAttribute("tabindex");
+        box.removeAttribute("data-a11y-scrolls");
       }
     });
   }
@@ -79,17 +88,22 @@
   var pageReady = config.startup.pageReady;
   config.startup.pageReady = function () {
     var ready = pageReady ? pageReady() : window.MathJax.startup.defaultPageReady();
-    return Promise.resolve(ready).then(markScrollableMath);
+    return Promise.resolve(ready).then(markScrollable);
   };
   var resizing = null;
   window.addEventListener("resize", function () {
     clearTimeout(resizing);
-    resizing = setTimeout(markScrollableMath, 200);
+    resizing = setTimeout(markScrollable, 200);
   });
+  window.addEventListener("load", markScrollable);
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", fix);
-  } else {
+  function ready() {
     fix();
+    markScrollable();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
   }
 })();

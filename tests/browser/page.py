@@ -76,6 +76,8 @@ async () => {
     math_total: maths.length,
     math_untypeset: maths.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 120)),
     math_errors: texErrors(),
+    math_without_mml: [...article.querySelectorAll('mjx-container')]
+      .filter(m => !m.querySelector('mjx-assistive-mml math')).length,
     raw_tex: rawTex,
     n_images: article.querySelectorAll('img').length,
     n_output_images: article.querySelectorAll('div.cell_output img').length,

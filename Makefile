@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 SAMPLE_OUT := _build/sample-grades
 LMS_OUT    := _build/lms-grades
 
-.PHONY: all main install install-cluster book grade-sample grade-lms test lint release sample-class clean bench-build bench-book shots bench-grade bench-cluster
+.PHONY: all main install install-cluster book grade-sample grade-lms test lint release sample-class clean bench-build bench-book shots figure-views audit bench-grade bench-cluster
 
 all: main
 
@@ -82,8 +82,8 @@ grade-lms: install  ## grade the sample class as Canvas and Moodle hand it over;
 	@echo; cat $(LMS_OUT)/canvas/lms/grades-import.csv; echo; cat $(LMS_OUT)/moodle/lms/grades-import.csv
 
 lint: install
-	$(VENV)/bin/ruff check autograder tests benchmarks solutions/*/mistakes.py
-	$(VENV)/bin/ruff format --check autograder tests benchmarks
+	$(VENV)/bin/ruff check autograder book tests benchmarks solutions/*/mistakes.py
+	$(VENV)/bin/ruff format --check autograder book tests benchmarks
 
 test: install install-cluster lint  ## everything CI checks
 	$(PY) -m pytest
@@ -102,8 +102,14 @@ bench-grade: install  ## grade a generated class with plain nbgrader and with th
 bench-cluster: install install-cluster  ## grade one class locally and on a local Dask cluster of 2 workers (README, "Grading at scale")
 	$(PY) benchmarks/cluster_speed.py
 
-shots: install  ## screenshots of each chapter's key figures at desktop and phone widths, in /tmp/shots
+shots: install  ## screenshots of each chapter's key figures at desktop and phone widths, and every figure with deuteranopia and in greyscale, in /tmp/shots
 	$(PY) tests/browser/shots.py --out /tmp/shots
+
+figure-views: install  ## every static figure as built, with deuteranopia and in greyscale, beside its alt text, in /tmp/shots/figures (no browser)
+	$(PY) tests/browser/figure_views.py --out /tmp/shots/figures $(if $(BOOK_HTML),--book $(BOOK_HTML))
+
+audit: install  ## axe-core on every page of the book, light and dark: counts per page and every failing node
+	$(PY) tests/browser/axe.py --verbose $(if $(BOOK_HTML),--book $(BOOK_HTML))
 
 release: install  ## regenerate chapters/ from solutions/, then the sample class
 	$(PY) -m autograder release

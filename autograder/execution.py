@@ -1,7 +1,7 @@
 """Run a notebook in a fresh Jupyter kernel and read what each cell produced.
 
 The book build runs its notebooks through the same client library (nbclient, from MyST-NB
-and jupyter-cache); :mod:`autograder.book_execution` gives it :class:`HeadlessClient` too.
+and jupyter-cache); :mod:`book.execution` (the book's extension) gives it :class:`HeadlessClient` too.
 """
 
 from __future__ import annotations

@@ -49,7 +49,9 @@ REFERENCE_FILE = "reference.json"
 before the data moved into the notebook put them beside it (a release removes that file)."""
 METADATA_KEY = "course"
 """The release notebook's metadata entry: {"chapter": slug, "reference": reference data as JSON text}."""
-KEPT_CELL_METADATA = ("nbgrader", "tags", "editable", "deletable")
+# "mystnb" carries a figure's alt text and caption (`mystnb: {image: {alt}, figure: {caption}}`): the book
+# renders the release, and a downloaded notebook keeps them for whoever reads its source.
+KEPT_CELL_METADATA = ("nbgrader", "tags", "editable", "deletable", "mystnb")
 LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 EXPORT_TIMEOUT = 900

@@ -93,7 +93,7 @@ def test_frames_move_out_of_the_page_once_per_content(tmp_path):
     import base64
     import json
 
-    from autograder.book_frames import externalise_frames
+    from book.frames import externalise_frames
 
     first, second = (
         "data:image/png;base64," + base64.b64encode(_png(colour=c)).decode() for c in ((1, 2, 3), (4, 5, 6))
@@ -113,7 +113,7 @@ def test_frames_move_out_of_the_page_once_per_content(tmp_path):
 def test_figures_get_a_palette_unless_transparent(tmp_path):
     from PIL import Image
 
-    from autograder.book_frames import palette_png
+    from book.frames import palette_png
 
     plain, clear = tmp_path / "plain.png", tmp_path / "clear.png"
     plain.write_bytes(_png())
@@ -124,3 +124,38 @@ def test_figures_get_a_palette_unless_transparent(tmp_path):
         assert image.mode == "P"
     assert not palette_png(plain), "a palette image is left alone"
     assert not palette_png(clear), "a transparent image would lose its transparency"
+
+
+def static_figure_cells(nb) -> list:
+    """The cells that draw a static figure: a demo cell (`if DEMOS:`) that shows a matplotlib figure itself."""
+    return [
+        c
+        for c in nb.cells
+        if c.cell_type == "code"
+        and re.search(r"^if DEMOS:", c.source, re.M)
+        and "plt.show()" in c.source
+        and "interact" not in c.source
+        and "show_reference(" not in c.source
+    ]
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_every_figure_has_alt_text_where_it_is_made(slug):
+    """Each static figure's cell states what the figure shows, in the metadata the book and the release both keep.
+
+    (MyST-NB reads `mystnb: {image: {alt}}` into the image's alt; the release keeps `mystnb`, so the book,
+    which renders the release, and the student's download both carry it. The browser tests check the page.)
+    """
+    source, release = nbs.read(nbs.source_path(slug)), nbs.read(nbs.release_path(slug))
+    figures = static_figure_cells(source)
+    assert figures, f"{slug} draws no static figure"
+    released = {c.id: c for c in release.cells}
+    for cell in figures:
+        alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
+        assert len(alt.split()) >= 15, (
+            f"{slug}, cell {cell.id}: no alt text that says what the figure shows "
+            f"(set mystnb: {{image: {{alt: ...}}}} in its metadata; CONTRIBUTING.md, 'Teaching'): {alt!r}"
+        )
+        assert released[cell.id].metadata.get("mystnb") == cell.metadata["mystnb"], (
+            f"{slug}, cell {cell.id}: the release lost the figure's alt text"
+        )

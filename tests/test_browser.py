@@ -21,9 +21,9 @@ import re
 
 import nbformat
 import pytest
-from browser import book
+from browser import axe, book
 from browser.cdn import Router
-from browser.page import hints, visit
+from browser.page import _SETTLE, hints, known_noise, visit
 from browser.server import BookServer
 
 PAGES = book.pages()
@@ -118,6 +118,9 @@ def test_math_is_typeset(visits, page):
     assert not problems, f"{page}:\n" + "\n".join(problems[:10])
     if is_chapter(page):
         assert f["math_total"] > 0, f"{page}: a chapter with no typeset math at all"
+    # Equations are out of the Tab order (_config.yml), not out of reach: MathJax's MathML for screen readers.
+    missing = f["math_without_mml"]
+    assert missing == 0, f"{page}: {missing} equations have no MathML for assistive technology"
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -230,7 +233,7 @@ def test_static_demo_moves_without_a_kernel(tab, origin, slug):
 def test_demo_frames_load_when_a_demo_is_opened(tab, origin, slug):
     """The page loads each demo's first frame only; pointing at a demo fetches its other frames.
 
-    (autograder/book_frames.py moves the frames out of the page: a chapter weighs a few hundred
+    (book/frames.py moves the frames out of the page: a chapter weighs a few hundred
     KB instead of megabytes, and `make bench-book` measures it.)
     """
     fetched = []
@@ -276,6 +279,171 @@ def test_phone_width_needs_no_sideways_scrolling(phone_tab, origin, slug):
         f"{slug} scrolls {layout['sideways']} px sideways on a phone (tests/browser/shots.py)"
     )
     assert not layout["controls"], f"{slug}: demo parts wider than a phone's column: {layout['controls']}"
+
+
+# ---------------------------------------------------------------- accessibility (WCAG 2.1 AA)
+
+
+@pytest.fixture(scope="session")
+def mode_contexts(chromium_browser):
+    """One browser context per colour mode of the theme (light, dark), for the axe audits."""
+    contexts = {}
+    for mode in axe.MODES:
+        context = chromium_browser.new_context(viewport=DESKTOP)
+        context.set_default_timeout(20_000)
+        axe.set_mode(context, mode)
+        contexts[mode] = context
+    yield contexts
+    for context in contexts.values():
+        context.close()
+
+
+def _axe_failures(tab, origin: str, page: str, mode: str) -> list[dict]:
+    tab.route("**/*", Router(origin))
+    tab.goto(origin + html_path(page), wait_until="load")
+    tab.evaluate(_SETTLE)
+    shown = tab.evaluate("document.documentElement.dataset.theme || document.documentElement.dataset.mode")
+    assert shown == mode, f"{page}: asked for the {mode} mode, the page shows {shown}"
+    return [v for v in axe.audit(tab) if axe.failing(v)]
+
+
+@pytest.mark.parametrize("mode", axe.MODES)
+@pytest.mark.parametrize("page", [*PAGES, "search", "genindex"])
+def test_page_passes_axe(mode_contexts, origin, page, mode):
+    """axe-core finds no WCAG 2.0/2.1 A or AA violation and nothing critical or serious (tests/browser/axe.py)."""
+    tab = mode_contexts[mode].new_page()
+    try:
+        found = _axe_failures(tab, origin, page, mode)
+    finally:
+        tab.close()
+    assert not found, f"{page} ({mode} mode) fails axe-core:\n" + "\n".join(axe.describe(found))
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_chapter_passes_axe_at_phone_width(phone_tab, origin, slug):
+    """At 390 px more equations and every figure scroll sideways: each must still be reachable by keyboard."""
+    found = _axe_failures(phone_tab, origin, f"chapters/{slug}/{slug}", "light")
+    assert not found, f"{slug} at a phone's width fails axe-core:\n" + "\n".join(axe.describe(found))
+
+
+FILE_NAME = re.compile(r"(\.(png|jpe?g|svg|gif|webp)\b|_images/|^data:|^\.\./)", re.I)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_figure_says_what_it_shows(visits, page):
+    """Every picture has a text alternative in words (axe only checks that one exists)."""
+    problems = []
+    for image in visits(page).facts["image_alts"]:
+        alt = (image["alt"] or "").strip()
+        if not alt or FILE_NAME.search(alt):
+            problems.append(f"alt {image['alt']!r} on {image['src']}")
+        elif (image["figure"] or image["demo"]) and len(alt.split()) < 8:
+            problems.append(f"alt {alt!r} is too short to say what the figure shows ({image['src']})")
+    assert not problems, (
+        f"{page}: figures without a text alternative that says what they show "
+        + ("(set it in the source cell's metadata, mystnb: {image: {alt: ...}}; a demo's from its Player):\n")
+        + "\n".join(problems)
+    )
+
+
+_DEMO_STATE = """
+box => ({
+  alt: box.querySelector('img').alt,
+  src: box.querySelector('img').getAttribute('src'),
+  valuetext: box.querySelector('input[type=range]').getAttribute('aria-valuetext'),
+  label: box.querySelector('input[type=range]').getAttribute('aria-label'),
+  status: (box.querySelector('[aria-live]') || {}).textContent,
+  live: (box.querySelector('[aria-live]') || {getAttribute: () => null}).getAttribute('aria-live'),
+})
+"""
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_demo_tells_its_frame_in_words(tab, origin, slug):
+    """Each demo's picture says what its frame shows, the slider reads out its setting, a change is announced."""
+    tab.goto(origin + html_path(f"chapters/{slug}/{slug}"))
+    animations = tab.locator("div.animation")
+    labels = []
+    for i in range(animations.count()):
+        anim = animations.nth(i)
+        anim.scroll_into_view_if_needed()
+        anim.locator('button[title="Pause"]').click()
+        anim.locator('button[title="First frame"]').click()
+        first = anim.evaluate(_DEMO_STATE)
+        anim.locator('button[title="Next frame"]').click()
+        second = anim.evaluate(_DEMO_STATE)
+        where = f"{slug}, demo {i + 1}"
+        assert second["alt"] != first["alt"], f"{where}: the alt stays {first['alt']!r} when the frame changes"
+        assert second["live"] == "polite" and "frame 2 of" in second["status"], (
+            f"{where}: the change of frame is not announced politely (live region says {second['status']!r})"
+        )
+        assert second["valuetext"] and second["valuetext"] != first["valuetext"], (
+            f"{where}: the slider's aria-valuetext does not say what the frame shows ({second['valuetext']!r})"
+        )
+        labels.append(second["label"])
+    assert len(set(labels)) == len(labels) and all(labels), f"{slug}: the demos' sliders share a label: {labels}"
+
+
+TAB_BUDGET = 60  # presses of Tab from the top of chapter 2 to its first demo (issue 26: 268 before)
+
+
+def test_tab_reaches_the_first_demo_of_chapter_2_soon(tab, origin):
+    tab.goto(origin + html_path("chapters/02_momentum/02_momentum"))
+    tab.evaluate(_SETTLE)
+    presses = 0
+    while presses < TAB_BUDGET:
+        tab.keyboard.press("Tab")
+        presses += 1
+        if tab.evaluate("!!(document.activeElement && document.activeElement.closest('div.animation'))"):
+            print(f"Tab reaches chapter 2's first demo in {presses} presses")
+            return
+    stops = tab.evaluate("document.activeElement && document.activeElement.outerHTML.slice(0, 200)")
+    pytest.fail(f"{TAB_BUDGET} presses of Tab do not reach chapter 2's first demo (at: {stops})")
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_demos_raise_no_error_under_keyboard_and_pointer(browser_context, origin, slug):
+    """Tab into every demo, hover it again and again, press every button and the slider's keys: no page error.
+
+    (Each player once had inline handlers that called the player's own state object, which
+    threw "coursePlayer is not a function" on every later hover or focus.)
+    """
+    errors = []
+    page = browser_context.new_page()
+    page.on("pageerror", lambda exc: not known_noise(exc.message) and errors.append(f"uncaught: {exc.message}"))
+    page.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            and not known_noise(m.text, (m.location or {}).get("url", ""))
+            and errors.append(f"console: {m.text}")
+        ),
+    )
+    try:
+        page.route("**/*", Router(origin))
+        page.goto(origin + html_path(f"chapters/{slug}/{slug}"), wait_until="load")
+        page.evaluate(_SETTLE)
+        animations = page.locator("div.animation")
+        for i in range(animations.count()):
+            anim = animations.nth(i)
+            anim.scroll_into_view_if_needed()
+            for _ in range(2):  # the second visit is the one that used to throw
+                anim.hover()
+                page.mouse.move(0, 0)
+                anim.locator("input[type=range]").focus()
+                page.keyboard.press("ArrowRight")
+                page.keyboard.press("End")
+                page.keyboard.press("Home")
+                for _ in range(7):  # from the slider through the six buttons, each pressed by key
+                    page.keyboard.press("Tab")
+                    if page.evaluate("document.activeElement.tagName") == "BUTTON":
+                        page.keyboard.press("Enter")
+                        page.keyboard.press(" ")
+            anim.locator('button[title="Pause"]').click()
+        page.wait_for_timeout(200)
+    finally:
+        page.close()
+    assert not errors, f"{slug}: errors while using the demos:\n" + "\n".join(errors[:10])
 
 
 # ---------------------------------------------------------------- the grader's summary.html

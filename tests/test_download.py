@@ -67,6 +67,11 @@ def test_downloaded_notebook_alone_shows_every_reference_view(tmp_path, slug):
         assert players == shown, f"{slug}, cell {cell.id}: {shown} reference notes but {players} players"
         if re.search(r"^\s*show_reference\(", cell.source, re.M):
             assert players == 1, f"{slug}, cell {cell.id}: a demo of a stub shows no reference view: {said[:300]}"
+        if players:  # what JupyterLab shows a screen reader: the same player as the book's
+            html = next(text for text in texts(cell) if PLAYER in text)
+            for needed in ('role="group" aria-label="', 'aria-valuetext="', 'aria-live="polite"', 'class="anim-texts"'):
+                assert needed in html, f"{slug}, cell {cell.id}: the player lacks {needed}"
+            assert not re.search(r"\son[a-z]+=", html), f"{slug}, cell {cell.id}: the player has inline event handlers"
         demos += players
     assert demos > 0, f"{slug} shows no reference view at all"
 

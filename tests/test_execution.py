@@ -19,7 +19,8 @@ import pytest
 from jupyter_client.session import Session
 from nbclient import NotebookClient
 
-from autograder import book_execution, execution
+from autograder import execution
+from book import execution as book_execution
 
 COMM = "c0ffee"
 
@@ -107,4 +108,4 @@ def test_the_book_loads_the_extension():
     from autograder import notebooks as nbs
 
     config = yaml.safe_load((nbs.ROOT / "_config.yml").read_text(encoding="utf-8"))
-    assert config["sphinx"]["local_extensions"]["autograder.book_execution"] == "./"
+    assert config["sphinx"]["local_extensions"]["book.execution"] == "./"

@@ -7,4 +7,6 @@ chromium.py Debian's chromium driven by Playwright: found, launched, or skipped/
 page.py     one visit of a page: console errors, typeset math, images, outputs, all in one record
 lab.py      a live JupyterLab or Notebook 7 in its default settings, Run All, and the pictures it shows
 shots.py    `python tests/browser/shots.py`: screenshots of each chapter's key figure at two widths
+figure_views.py every static figure as built, with deuteranopia and in greyscale, beside its alt text
+axe.py      axe-core in a page: the WCAG 2.0/2.1 A and AA violations (and critical or serious ones)
 """

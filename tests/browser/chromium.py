@@ -38,9 +38,11 @@ def unavailable() -> str | None:
         return "playwright is not installed (pip install -r requirements.txt)"
     if executable() is None:
         return "chromium is not installed (apt-get install chromium; .ci/run does it in CI)"
-    from .cdn import missing_packages
+    from .cdn import NODE_MODULES, missing_packages
 
     missing = missing_packages()
+    if not (NODE_MODULES / "axe-core" / "axe.min.js").is_file():  # the accessibility audits (axe.py)
+        missing.append("axe-core")
     if missing:
         return f"node_modules/ lacks {', '.join(missing)} (run `npm ci`; `make install` does it)"
     return None

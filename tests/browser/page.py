@@ -76,11 +76,16 @@ async () => {
     math_total: maths.length,
     math_untypeset: maths.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 120)),
     math_errors: texErrors(),
+    math_without_mml: [...article.querySelectorAll('mjx-container')]
+      .filter(m => !m.querySelector('mjx-assistive-mml math')).length,
     raw_tex: rawTex,
     n_images: article.querySelectorAll('img').length,
     n_output_images: article.querySelectorAll('div.cell_output img').length,
     broken_images: [...article.querySelectorAll('img')].filter(i => !imgOk(i)).map(i => (i.src || '').slice(0, 120)),
     n_animations: article.querySelectorAll('div.animation').length,
+    image_alts: [...article.querySelectorAll('img')].map(i => ({
+      src: (i.getAttribute('src') || '').slice(0, 120), alt: i.getAttribute('alt'),
+      demo: !!i.closest('div.animation'), figure: !!i.closest('div.cell_output')})),
     widget_views: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
     widgets_rendered: document.querySelectorAll('.jupyter-widgets').length,
   };

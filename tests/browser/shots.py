@@ -7,7 +7,9 @@ For every chapter in _toc.yml, at 1280 and 390 pixels wide, it saves
 figure among the outputs) and <slug>-<width>-demo.png (the first static demo, a to_jshtml
 animation, moved to its middle frame). Without --book it builds the book first. It prints,
 per page and width, how far the page scrolls sideways and which outputs are wider than the
-text column, which is what to look for at phone width.
+text column, which is what to look for at phone width. Then it writes every static figure as
+built, as a reader with deuteranopia sees it and in greyscale, with its alt text, under
+<out>/figures/ (tests/browser/figure_views.py, which also runs alone and needs no browser).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `browser` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from browser import book, chromium
+from browser import book, chromium, figure_views
 from browser.cdn import Router
 from browser.server import BookServer
 
@@ -98,7 +100,8 @@ def main(argv=None) -> int:
                 )
             context.close()
         browser.close()
-    print(f"screenshots in {args.out}")
+    figures = figure_views.write(html, args.out / "figures")
+    print(f"screenshots in {args.out}; {figures} figures with deuteranopia and greyscale views in {args.out}/figures")
     return 0
 
 

@@ -4,7 +4,7 @@ The book executes its notebooks through MyST-NB and jupyter-cache, which call
 ``nbclient.execute``; that builds an ``nbclient.client.NotebookClient``, which this replaces
 with the course's subclass, so an ``interact`` demo cannot stall the build until the cell
 timeout and no kernel start warns about unencrypted sockets (see that class). Loaded from
-``_config.yml`` (``sphinx.local_extensions``, from the book's folder).
+``_config.yml`` (``sphinx.local_extensions``, as ``book.execution`` from the course root).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ It also stores the book's other PNG figures with a palette of at most 256 colour
 is smaller (matplotlib's line plots use few colours: the figures look the same at about a third
 of the bytes).
 
-Loaded from ``_config.yml`` (``sphinx.local_extensions``); ``benchmarks/book_weight.py``
+Loaded from ``_config.yml`` (``sphinx.local_extensions``, as ``book.frames``); ``benchmarks/book_weight.py``
 measures what a page weighs.
 """
 

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import cache, lms, report, worker
+from autograder import cache, lms, misconceptions, report, worker
 from autograder import notebooks as nbs
 from autograder import sandbox as sandbox_module
 
@@ -318,7 +318,8 @@ def grade(
     rows = [{"student_id": job.student, "chapter": job.chapter, **r} for job, r in zip(work, results, strict=True)]
     if download is not None or book is not None:
         _annotate(rows, download, book, root)
-    files, all_rows = report.reports(rows, out)
+    failing = sorted({r["chapter"] for r in rows if any(not t["passed"] for t in r.get("tests", []))})
+    files, all_rows = report.reports(rows, out, misconceptions.catalogues(failing, root))
     if download is not None:
         files[out / "intake.csv"] = lms.intake_csv(download, out)
     if download is not None or book is not None:

@@ -12,7 +12,9 @@ visible part of its traceback, and nothing else):
   runner's cell numbers, and leaves the message out, since the page shows it
   just above;
 - :func:`untouched` and :func:`not_implemented` tell "this function is not
-  written yet" apart from a wrong answer.
+  written yet" apart from a wrong answer;
+- :func:`misconception` is the line of a failure that names the mistake, the
+  same for every student who makes it, whatever numbers their function returned.
 """
 
 from __future__ import annotations
@@ -161,3 +163,23 @@ def not_implemented_message(functions: list[str]) -> str:
         return f"{functions[0]} is not implemented yet: write it in its answer cell, then run the tests."
     names = ", ".join(functions[:-1]) + " and " + functions[-1]
     return f"{names} are not implemented yet: write them in their answer cells, then run the tests."
+
+
+NUMPY_HEADER = re.compile(r"^(AssertionError:\s*)?(Not equal to tolerance .*|Arrays are not equal)?\s*$")
+NUMBER = re.compile(r"(?<![\w.])[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?(?![\w])")
+
+
+def misconception(message: str) -> str:
+    """The line of a failure message that names the misconception, the same for every student who makes it.
+
+    That is the message's first line (numpy's "Not equal to tolerance" header and an exception name
+    "AssertionError: " left out), with every number written as "#": a message that reports the
+    values a student's function returned on its first line then still groups with the others.
+    """
+    for line in message.splitlines():
+        if NUMPY_HEADER.match(line):
+            continue
+        line = line.strip().removeprefix("AssertionError: ").strip()
+        if line:
+            return NUMBER.sub("#", line)
+    return ""

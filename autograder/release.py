@@ -28,11 +28,14 @@ from __future__ import annotations
 import copy
 import json
 import math
+import posixpath
+import re
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
 from nbgrader.preprocessors import (
     ClearHiddenTests,
     ClearOutput,
@@ -53,6 +56,12 @@ METADATA_KEY = "course"
 # renders the release, and a downloaded notebook keeps them for whoever reads its source.
 KEPT_CELL_METADATA = ("nbgrader", "tags", "editable", "deletable", "mystnb")
 LEAKS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+CONFIG = "_config.yml"
+"""The book's configuration: its ``html.baseurl`` is the book's public address, set once there."""
+LINK = re.compile(r"(\]\()([^)\s]+)(\))")
+"""A Markdown link's target, ``[text](target)``."""
+SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 EXPORT_TIMEOUT = 900
 """Seconds a cell may run in the release: an export cell computes every demo's data, which on a
@@ -183,12 +192,15 @@ def reference_text(committed: str | None, fresh: dict) -> tuple[str, list]:
     return dumps_reference(fresh), []
 
 
-def student_version(source_nb, slug: str | None = None, reference: str | None = None):
+def student_version(source_nb, slug: str | None = None, reference: str | None = None, base: str | None = None):
     """The release notebook: the pure, deterministic part of the release.
 
     With ``reference`` (the reference data as JSON text), the notebook carries it in its metadata
     under ``METADATA_KEY``, with the chapter's ``slug``: the demos read it from the notebook's file.
+    Relative links in Markdown cells become addresses under ``base`` (default: :func:`book_url`),
+    so that they work in a notebook downloaded alone.
     """
+    base = base or book_url()
     nb = copy.deepcopy(source_nb)
     nb.cells = [c for c in nb.cells if nbs.INSTRUCTOR_TAG not in nbs.tags(c)]
     resources: dict = {}
@@ -196,6 +208,8 @@ def student_version(source_nb, slug: str | None = None, reference: str | None = 
         nb, resources = pre.preprocess(nb, resources)
     for cell in nb.cells:
         cell.metadata = {k: v for k, v in cell.metadata.items() if k in KEPT_CELL_METADATA}
+        if cell.cell_type == "markdown" and slug:
+            cell.source = absolute_links(cell.source, slug, base)
         for marker in LEAKS:
             if marker in cell.source:
                 raise ReleaseError(f"cell {cell.get('id')} still contains '{marker}' after stripping")
@@ -204,6 +218,39 @@ def student_version(source_nb, slug: str | None = None, reference: str | None = 
     if reference is not None:
         nb.metadata[METADATA_KEY] = {"chapter": slug, "reference": reference}
     return nb
+
+
+def book_url(root: Path = nbs.ROOT) -> str:
+    """The book's public address, ``html.baseurl`` in ``_config.yml``, ending in one slash."""
+    config = yaml.safe_load((root / CONFIG).read_text(encoding="utf-8")) or {}
+    url = str((config.get("html") or {}).get("baseurl") or "")
+    if not url.startswith(("https://", "http://")):
+        raise ReleaseError(f"{CONFIG} sets no html.baseurl (the book's public address): got {url!r}")
+    return url.rstrip("/") + "/"
+
+
+def absolute_link(target: str, slug: str, base: str) -> str:
+    """A link of a release notebook as it works in a notebook downloaded alone.
+
+    An address with a scheme (``https:``, ``mailto:``) or an anchor on the same page stays;
+    a relative one, resolved from ``chapters/<slug>/``, becomes the page's address in the
+    published book (``.md`` and ``.ipynb`` pages are served as ``.html``).
+    """
+    if SCHEME.match(target) or target.startswith("#"):
+        return target
+    path, hash_, anchor = target.partition("#")
+    resolved = posixpath.normpath(posixpath.join("chapters", slug, path))
+    if resolved.startswith("..") or resolved.startswith("/"):
+        raise ReleaseError(f"chapters/{slug}: the link {target!r} leaves the book")
+    stem, ext = posixpath.splitext(resolved)
+    if ext in (".md", ".ipynb"):
+        resolved = stem + ".html"
+    return base + resolved + hash_ + anchor
+
+
+def absolute_links(text: str, slug: str, base: str) -> str:
+    """``text`` (Markdown) with every relative link made absolute (:func:`absolute_link`)."""
+    return LINK.sub(lambda m: m.group(1) + absolute_link(m.group(2), slug, base) + m.group(3), text)
 
 
 def released_reference(path: Path) -> str | None:
@@ -247,7 +294,10 @@ def release(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / REFERENCE_FILE).unlink(missing_ok=True)  # left by a release from before the data moved inside
     out = out_dir / f"{slug}.ipynb"
-    out.write_text(nbs.dumps(student_version(source_nb, slug, text)), encoding="utf-8")
+    out.write_text(
+        nbs.dumps(student_version(source_nb, slug, text, book_url(root) if (root / CONFIG).is_file() else None)),
+        encoding="utf-8",
+    )
     return [out]
 
 

@@ -1,5 +1,10 @@
 """What grading writes: grades.csv, tests.csv, one feedback page per notebook, summary.html.
 
+summary.html groups the failures of each chapter by misconception: one test and the line of its
+message that names the mistake (:func:`autograder.messages.misconception`, the numbers left out),
+so that every student who makes the same mistake counts in one group, named after the course's
+own list of slips where one of them fails that way (:mod:`autograder.misconceptions`).
+
 Feedback shows each test's name, points, result and message. For a visible
 test that failed it also shows the traceback; of a hidden test it shows the
 name, result and message only, never a line of its source.
@@ -23,6 +28,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from autograder import messages
 from autograder import notebooks as nbs
 
 GRADE_COLUMNS = ["student_id", "chapter", "score", "max_score", "status", "reason"]
@@ -258,17 +264,19 @@ def merged(rows: list[dict], out: Path) -> tuple[list[dict], list[dict]]:
     return all_rows, all_tests
 
 
-def reports(rows: list[dict], out: Path) -> tuple[dict[Path, str | bytes], list[dict]]:
+def reports(rows: list[dict], out: Path, names: dict | None = None) -> tuple[dict[Path, str | bytes], list[dict]]:
     """The files to write (path -> content) and the rows ``out`` then holds (see :func:`merged`).
 
     Feedback pages are written for ``rows`` only: the other students' pages stay as they are.
+    ``names`` (chapter -> :func:`autograder.misconceptions.catalogue`) names the misconceptions
+    of summary.html.
     """
     all_rows, all_tests = merged(rows, out)
     extra = [c for c in LMS_COLUMNS if any(c in r for r in all_rows)]
     files: dict[Path, str | bytes] = {
         out / "grades.csv": _csv(all_rows, GRADE_COLUMNS + extra),
         out / "tests.csv": _csv(all_tests, TEST_COLUMNS),
-        out / "summary.html": summary_html([{**r, "reason": _unneutralized(r["reason"])} for r in all_rows]),
+        out / "summary.html": summary_html([{**r, "reason": _unneutralized(r["reason"])} for r in all_rows], names),
     }
     for r in rows:
         files[out / "feedback" / r["student_id"] / f"{r['chapter']}.html"] = feedback_html(r)
@@ -295,12 +303,12 @@ def commit(files: dict[Path, str | bytes]) -> None:
         os.replace(tmp, path)
 
 
-def write_all(rows: list[dict], out: Path) -> list[dict]:
+def write_all(rows: list[dict], out: Path, names: dict | None = None) -> list[dict]:
     """grades.csv, tests.csv, summary.html and feedback/<student>/<chapter>.html under ``out``.
 
     Adds to what ``out`` already holds (see :func:`merged`); returns the rows it then holds.
     """
-    files, all_rows = reports(rows, out)
+    files, all_rows = reports(rows, out, names)
     commit(files)
     return all_rows
 
@@ -419,7 +427,52 @@ def _gist(message: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _chapter_html(chapter: str, mine: list[dict]) -> str:
+NOT_WRITTEN = ("is not implemented yet", "are not implemented yet")
+"""What the grader says of a function still to be written: not a misconception."""
+
+
+def misconception_groups(graded: list[dict], names: dict | None = None) -> list[dict]:
+    """Failures grouped by misconception, most students first.
+
+    A group is one test and one misconception line (:func:`autograder.messages.misconception`):
+    students whose messages differ only in their numbers fall in the same group. Each group has
+    ``test``, ``line``, ``names`` (the chapter's mistakes that fail this way, from ``names``, the
+    chapter's :func:`autograder.misconceptions.catalogue`), ``students`` (how many) and
+    ``example`` (one of the messages, in one short line).
+    """
+    groups: dict[tuple[str, str], dict] = {}
+    for r in graded:
+        for t in r["tests"]:
+            if t["passed"] or any(w in t["message"] for w in NOT_WRITTEN):
+                continue
+            line = messages.misconception(t["message"])
+            group = groups.setdefault(
+                (t["test"], line),
+                {"test": t["test"], "line": line, "names": (names or {}).get((t["test"], line), []), "students": set()},
+            )
+            group["students"].add(r["student_id"])
+            group.setdefault("example", _gist(t["message"]))
+    found = [{**g, "students": len(g["students"])} for g in groups.values()]
+    return sorted(found, key=lambda g: (-g["students"], g["test"], g["line"]))
+
+
+def _misconceptions_html(graded: list[dict], names: dict | None) -> str:
+    e = html.escape
+    groups = misconception_groups(graded, names)
+    if not groups:
+        return "<p>No graded notebook failed a test with a wrong answer.</p>"
+    rows = "".join(
+        f"<tr><td>{', '.join(f'<code>{e(n)}</code>' for n in g['names']) or '(unnamed)'}</td>"
+        f"<td><code>{e(g['test'])}</code></td><td>{g['students']}</td><td>{e(g['example']) or '(no message)'}</td></tr>"
+        for g in groups[:15]
+    )
+    return (
+        "<table><thead><tr><th>misconception</th><th>test</th><th>students</th><th>what the test said "
+        f"(one student's message)</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _chapter_html(chapter: str, mine: list[dict], names: dict | None = None) -> str:
     e = html.escape
     graded = [r for r in mine if r["status"] == "ok"]
     scores = [float(r["score"]) for r in graded]
@@ -463,14 +516,23 @@ def _chapter_html(chapter: str, mine: list[dict]) -> str:
         "</figcaption></figure>"
         f"<h3>Tests most failed</h3><p class=note>failed by <i>n</i> of <i>m</i>: of the <i>m</i> notebooks "
         f"graded (status ok), <i>n</i> failed the test.</p>{failed}"
+        "<h3>Misconceptions</h3><p class=note>Failures grouped by the mistake they show: students whose "
+        "messages differ only in their numbers count together. The name is the course's own for that slip "
+        f"(solutions/&lt;chapter&gt;/mistakes.py), where one makes the test fail this way.</p>"
+        f"{_misconceptions_html(graded, names)}"
         f"<h3>Notebooks not graded</h3>{statuses}</section>"
     )
 
 
-def summary_html(rows: list[dict]) -> str:
-    """One self-contained page for the whole class: per chapter a histogram, the hardest tests, the statuses."""
+def summary_html(rows: list[dict], names: dict | None = None) -> str:
+    """One self-contained page for the whole class: per chapter a histogram, the hardest tests, the
+    misconceptions with how many students show each, the statuses.
+
+    ``names`` maps a chapter to its :func:`autograder.misconceptions.catalogue`.
+    """
     chapters = sorted({r["chapter"] for r in rows})
-    body = "".join(_chapter_html(c, [r for r in rows if r["chapter"] == c]) for c in chapters)
+    names = names or {}
+    body = "".join(_chapter_html(c, [r for r in rows if r["chapter"] == c], names.get(c)) for c in chapters)
     students = len({r["student_id"] for r in rows})
     toc = " · ".join(f'<a href="#{html.escape(c)}">{html.escape(c)}</a>' for c in chapters)
     return f"""<!DOCTYPE html>

@@ -19,7 +19,7 @@ from autograder import notebooks as nbs
 from autograder import protocol, sandbox
 from autograder.grade import grade
 from autograder.isolation import SIMULATE_UNAVAILABLE
-from autograder.sample import build
+from autograder.sample import build, mistakes
 from autograder.worker import _reference_seconds, limit_for_test
 
 ROOT = nbs.ROOT
@@ -96,6 +96,19 @@ def test_the_summary_page_shows_every_chapter(sample_grades):
         assert f"<td>{status}</td>" in page
     assert "summary.html" in stdout
     assert "failed by n of the m notebooks graded" in stdout, "the terminal says what (n of m) means"
+
+
+def test_the_summary_groups_failures_by_misconception_with_the_courses_names(sample_grades):
+    # ben makes the first mistake of each chapter's mistakes.py: summary.html names it, with a count of 1.
+    out, _, _ = sample_grades
+    page = (out / "summary.html").read_text()
+    for slug in CHAPTERS:
+        chapter = page[page.index(f'<section id="{slug}">') :]
+        chapter = chapter[: chapter.index("</section>")]
+        table = chapter[chapter.index("<h3>Misconceptions</h3>") : chapter.index("<h3>Notebooks not graded</h3>")]
+        first = next(iter(mistakes(slug)))
+        assert f"<code>{html.escape(first)}</code>" in table, f"{slug}: ben's mistake {first} is not named"
+        assert "not implemented yet" not in table, "a function still to be written is no misconception"
 
 
 def test_a_blank_notebook_is_told_what_to_write(sample_grades):

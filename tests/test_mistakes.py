@@ -6,6 +6,7 @@ The mistakes live beside each chapter's source in solutions/<slug>/mistakes.py.
 import pytest
 from conftest import CHAPTERS
 
+from autograder import messages, misconceptions
 from autograder.sample import mistakes
 
 CASES = [(slug, name) for slug in CHAPTERS for name in mistakes(slug)]
@@ -54,3 +55,18 @@ def test_a_hidden_test_names_the_cause_it_can_tell(graded, slug, name, test, cau
     row = graded[(f"mistake-{name}", slug)]
     said = {t["test"]: t["message"] for t in row["tests"]}
     assert cause in said[test], said[test]
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_summary_names_every_mistake_by_the_course_name(graded, slug):
+    """summary.html groups failures by misconception and names each group after mistakes.py: every mistake,
+    graded as a student's notebook, fails some test with a line the catalogue names after it."""
+    names = misconceptions.catalogue(slug)
+    assert names, f"no misconception catalogue for {slug}"
+    unnamed = []
+    for name in mistakes(slug):
+        row = graded[(f"mistake-{name}", slug)]
+        lines = {(t["test"], messages.misconception(t["message"])) for t in row["tests"] if not t["passed"]}
+        if not any(name in names.get(line, []) for line in lines):
+            unnamed.append(name)
+    assert not unnamed, f"summary.html would not name these mistakes of {slug}: {unnamed}"

@@ -15,6 +15,8 @@ import json
 import os
 import platform
 import shutil
+import subprocess
+import sys
 
 import nbformat
 import numpy as np
@@ -316,3 +318,125 @@ def test_release_refuses_a_reference_that_fails_its_own_test(tmp_path):
     with pytest.raises(ReleaseError, match="test_momentum_step_one_step"):
         release(slug, root=tmp_path)
     assert not (tmp_path / "chapters" / slug / f"{slug}.ipynb").exists()
+
+
+STUB_RUNNER = """
+import json, os, sys
+import numpy as np
+from autograder import notebooks as nbs
+
+path, tests = sys.argv[1], json.loads(sys.stdin.read())
+os.environ["NBGRADER_EXECUTION"] = "autograde"  # as when grading: the demos skip
+os.chdir(os.path.dirname(path))
+namespace, raised = {"__name__": "__main__"}, {}
+with np.errstate(all="ignore"):
+    for cell in nbs.read(path).cells:
+        if cell.cell_type != "code":
+            continue
+        gid = nbs.grade_id(cell)
+        code = compile(tests.get(gid, cell.source), f"<{gid or cell.get('id')}>", "exec")
+        if not nbs.is_test(cell):
+            exec(code, namespace)  # setup, stubs and demos must run on stubs without an error
+            continue
+        try:
+            exec(code, namespace)
+            raised[gid] = None
+        except Exception as err:
+            raised[gid] = type(err).__name__
+print(json.dumps(raised))
+"""
+
+
+def _run_stub_notebook(path, tests=None):
+    """Run a release notebook in a fresh Python as the grader does (demos off): each test's exception name.
+
+    ``tests`` maps a test's id to the code the grader runs for it (the source's, hidden tests included).
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", STUB_RUNNER, str(path)],
+        input=json.dumps(tests or {}),
+        capture_output=True,
+        text=True,
+        cwd=nbs.ROOT,
+        env={**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(nbs.ROOT)},
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, f"{path} did not run on its stubs:\n{done.stderr[-3000:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_every_test_of_a_released_stub_fails_with_not_implemented(slug):
+    # "Doing the exercises" promises that an unattempted exercise shows NotImplementedError in every test,
+    # visible or hidden.
+    source = nbs.read(nbs.source_path(slug))
+    tests = {nbs.grade_id(c): c.source for c in nbs.test_cells(source)}  # hidden tests as graded
+    failures = _run_stub_notebook(nbs.release_path(slug), tests)
+    assert failures, f"chapters/{slug} has no test cells"
+    wrong = {test: raised for test, raised in failures.items() if raised != "NotImplementedError"}
+    assert not wrong, (
+        f"on the released stubs of {slug} these tests do not fail with NotImplementedError (test: what it raised, "
+        f"None if it passed): {wrong}. A test that catches exceptions must re-raise NotImplementedError."
+    )
+
+
+def test_a_test_that_swallows_not_implemented_is_caught(tmp_path):
+    # The check above can fail: a test catching every exception turns the stub's error into an AssertionError.
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("def f(k):\n    raise NotImplementedError()"),
+        nbformat.v4.new_code_cell(
+            "try:\n    f(0)\nexcept ValueError:\n    pass\nexcept Exception as err:\n    raise AssertionError(err)",
+            metadata={"nbgrader": {"grade": True, "grade_id": "test_f", "points": 1, "solution": False}},
+        ),
+    ]
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    assert _run_stub_notebook(path) == {"test_f": "AssertionError"}
+
+
+def _links(nb):
+    return [m.group(2) for c in nb.cells if c.cell_type == "markdown" for m in rel.LINK.finditer(c.source)]
+
+
+def _page_of(url, base):
+    """The repository file a link into the published book stands for, or None if it is not one of its pages."""
+    path = url[len(base) :].partition("#")[0]
+    stem, ext = os.path.splitext(path)
+    if ext != ".html":
+        return None
+    for suffix in (".md", ".ipynb"):
+        if (nbs.ROOT / (stem + suffix)).is_file():
+            return nbs.ROOT / (stem + suffix)
+    return None
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_every_link_of_a_release_works_when_the_notebook_is_downloaded_alone(slug):
+    # No relative link (it breaks once the notebook stands alone); every link into the book names a real page.
+    base = rel.book_url()
+    links = _links(nbs.read(nbs.release_path(slug)))
+    for link in links:
+        assert rel.SCHEME.match(link) or link.startswith("#"), (
+            f"chapters/{slug} links to {link!r}, a relative address that breaks in a downloaded notebook"
+        )
+        if link.startswith(base):
+            assert _page_of(link, base), f"chapters/{slug} links to {link!r}, which is no page of the book"
+    source_links = _links(nbs.read(nbs.source_path(slug)))
+    assert len(links) == len(source_links), "the release lost or gained a link"
+
+
+def test_relative_links_become_the_books_address_set_once_in_the_config(tmp_path):
+    base = rel.book_url()
+    assert base.startswith("https://") and base.endswith("/")
+    text = "[Doing the exercises](../../exercises.md), [a section](#top), [x](https://example.org/a.md)"
+    out = rel.absolute_links(text, "02_momentum", base)
+    assert out == f"[Doing the exercises]({base}exercises.html), [a section](#top), [x](https://example.org/a.md)"
+    assert _page_of(base + "exercises.html", base) == nbs.ROOT / "exercises.md"
+    assert _page_of(base + "nowhere.html", base) is None
+    with pytest.raises(ReleaseError, match="leaves the book"):
+        rel.absolute_link("../../../secret.md", "02_momentum", base)
+    (tmp_path / "_config.yml").write_text("html:\n  use_download_button: true\n")
+    with pytest.raises(ReleaseError, match="baseurl"):
+        rel.book_url(tmp_path)

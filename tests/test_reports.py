@@ -236,3 +236,51 @@ def test_a_message_names_cells_as_the_student_knows_them():
     cells = [{"kind": "instructor", "name": ""}, {"kind": "answer", "name": "sgd_step"}]
     got = messages.failure("SyntaxError", "expected ':' (<answer cell 1>, line 1)", cells=cells)
     assert got == "SyntaxError: expected ':' (your answer cell for sgd_step, line 1)"
+
+
+# ---------------------------------------------------------------- misconceptions
+
+LECUN_FAN_OUT = (
+    "AssertionError: with fan_in=120, fan_out=40 the entries' variance is {v}, expected 1/fan_in = 0.00833\n"
+    "second line: {v}"
+)
+
+
+def test_a_misconception_line_is_the_same_whatever_the_numbers():
+    one = messages.misconception(LECUN_FAN_OUT.format(v="0.0249"))
+    two = messages.misconception(LECUN_FAN_OUT.format(v="0.02517"))
+    assert one == two == "with fan_in=#, fan_out=# the entries' variance is #, expected #/fan_in = #"
+    assert messages.misconception("AssertionError: \nNot equal to tolerance rtol=1e-07, atol=0\nθ is off") == "θ is off"
+    assert messages.misconception("return float64, not float32; log10 of -1e-3") == (
+        "return float64, not float32; log10 of #"
+    )
+    assert messages.misconception("AssertionError: the shape is wrong") != messages.misconception("the sign is wrong")
+
+
+def test_two_students_with_the_same_mistake_and_different_numbers_are_one_group_of_two():
+    rows = [
+        {**_row(student=s, status="ok", reason="", score=0.0, message=LECUN_FAN_OUT.format(v=v)), "chapter": "04_init"}
+        for s, v in (("ada", "0.0249"), ("ben", "0.02517"))
+    ]
+    rows.append(
+        {**_row(student="cy", status="ok", reason="", score=0.0, message="the sign is wrong"), "chapter": "04_init"}
+    )
+    rows.append({**_row(student="dee", status="ok", reason="", score=2.0, message=""), "chapter": "04_init"})
+    line = messages.misconception(LECUN_FAN_OUT.format(v="1"))
+    names = {"04_init": {("test_x", line): ["lecun_fan_out"]}}
+    groups = report.misconception_groups([r for r in rows if r["chapter"] == "04_init"], names["04_init"])
+    assert [(g["names"], g["students"]) for g in groups] == [(["lecun_fan_out"], 2), ([], 1)]
+    page = report.summary_html(rows, names)
+    named = re.search(r"<tr><td><code>lecun_fan_out</code></td><td><code>test_x</code></td><td>(\d+)</td>", page)
+    assert named and named.group(1) == "2", "the two students' failures are not one group of two"
+    assert "<td>(unnamed)</td><td><code>test_x</code></td><td>1</td>" in page
+
+
+def test_a_function_not_written_yet_is_no_misconception():
+    rows = [
+        _row(
+            student="ada", status="ok", reason="", score=0.0, message="momentum_step is not implemented yet: write it"
+        ),
+    ]
+    assert report.misconception_groups(rows) == []
+    assert "No graded notebook failed a test with a wrong answer." in report.summary_html(rows)

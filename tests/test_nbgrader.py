@@ -27,7 +27,16 @@ from autograder import notebooks as nbs
 from autograder.sample import mistakes
 
 SLUG = "02_momentum"
-COPIED = ("autograder", f"solutions/{SLUG}", f"chapters/{SLUG}", "nbgrader_config.py", ".gitignore", "_toc.yml")
+# _config.yml: the release writes the book's address (html.baseurl) into a notebook's links.
+COPIED = (
+    "autograder",
+    f"solutions/{SLUG}",
+    f"chapters/{SLUG}",
+    "nbgrader_config.py",
+    ".gitignore",
+    "_toc.yml",
+    "_config.yml",
+)
 WORK = Path("autograder/_nbgrader")
 BIN = Path(sys.executable).parent
 STUDENTS = ("correct", "wrong", "blank", "probe")

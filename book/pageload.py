@@ -25,9 +25,11 @@ Loaded from ``_config.yml`` (``sphinx.local_extensions``, as ``book.pageload``).
 from __future__ import annotations
 
 import html as html_lib
+import os
+import posixpath
 import re
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pydata_sphinx_theme
 
@@ -45,15 +47,38 @@ STYLE_PACK = {"fa-solid": "fas", "fas": "fas", "fa": "fas", "fa-regular": "far",
 STYLE_PACK |= {"fa-brands": "fab", "fab": "fab"}
 # Classes that size or place an icon rather than name it.
 NOT_A_NAME = re.compile(r"^fa-(solid|regular|brands|\d*x|2?xs|sm|lg|xl|2xl|fw|spin|pulse|border|pull-\w+|li|ul)$")
-ICON_TAG = re.compile(r'<i\s+class="([^"]*\bfa-[^"]*)"([^>]*)>\s*</i>')
+ICON_TAG = re.compile(r'<(i|span)\s+class="([^"]*\bfa-[^"]*)"([^>]*)>\s*</\1>')
 ATTRIBUTE = re.compile(r'([\w:-]+)="([^"]*)"')
 FONTAWESOME_SCRIPT = re.compile(
     r"(?:[ \t]*<!-- So that users can add custom icons -->\s*)?"
     r'<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>\n?'
 )
+# Files the head waits for, put into the page when small (inline_small_files).
+INLINE_MAX = 4096
+STYLESHEET = re.compile(r'<link rel="stylesheet" type="text/css" href="([^"?]*_static/[\w./-]+\.css)(?:\?[^"]*)?" />')
+DOCUMENTATION_OPTIONS = re.compile(r'<script src="([^"?]*_static/documentation_options\.js)(?:\?[^"]*)?"></script>')
+THEME_CSS = re.compile(r'<link href="([^"?]*_static)/styles/theme\.css(?:\?[^"]*)?" rel="stylesheet" />')
+IMPORT = re.compile(r'(?:/\*.*?\*/\s*)?@import "([^"]+)";', re.S)
+# The theme's icon font, cut down to the glyphs its stylesheets draw (icon_font_subset).
+ICON_STYLESHEETS = ["styles/pydata-sphinx-theme.css", "styles/sphinx-book-theme.css"]
+SUBSET_FONT = "fa-solid-900-subset.woff"
+SUBSET_FACE = (
+    '  <style>@font-face{{font-display:block;font-family:"Font Awesome 6 Free";font-style:normal;'
+    'font-weight:900;src:url({url}) format("woff")}}</style>'
+)
+CSS_RULE = re.compile(r"([^{}]*)\{([^{}]*)\}")
+FA_NAME_RULE = re.compile(r"\.fa-[\w-]+:+(?:before|after)")
+PUA_CHAR = re.compile("[\ue000-\uf8ff]")
+PUA_ESCAPE = re.compile(r"\\([ef][0-9a-f]{3})\b", re.I)
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>")
 # documentation_options.js stays as it is: the inline scripts after it set its DOCUMENTATION_OPTIONS.
 KEEP_SYNC = re.compile(r'src="[^"]*/documentation_options\.js')
+MATHJAX_CONFIG = re.compile(r"[ \t]*<script>window\.MathJax = \{.*?\}</script>\n?")
+# What MathJax typesets, with the book's configuration: the math elements MyST writes, notebook
+# outputs, and TeX between its default delimiters anywhere in the body.
+MATH_IN_BODY = re.compile(
+    r'class="[^"]*\b(?:math|tex2jax_process|mathjax_process|output_area)\b|\\\(|\\\[|\$\$|\\begin\{'
+)
 MATHJAX_SCRIPT = re.compile(r'[ \t]*<script\b[^>]*\ssrc="[^"]*/mathjax[@/][^"]*"[^>]*></script>\n?')
 # The theme preloads its two scripts (bootstrap.js, pydata-sphinx-theme.js) at the top of the
 # head, which puts them before the stylesheets on the link; they draw nothing of the first screen
@@ -117,10 +142,10 @@ def icon_svg(classes: list[str], attributes: str, packs: dict) -> str | None:
 
 
 def inline_icons(page: str, packs: dict) -> str:
-    """The page with every Font Awesome `<i>` icon written as its inline SVG (unknown ones left as they are)."""
+    """The page with every Font Awesome icon (an empty `<i>` or `<span>`) as its inline SVG (unknown ones left)."""
 
     def replace(match: re.Match) -> str:
-        svg = icon_svg(match.group(1).split(), match.group(2), packs)
+        svg = icon_svg(match.group(2).split(), match.group(3), packs)
         return svg if svg is not None else match.group(0)
 
     return ICON_TAG.sub(replace, page)
@@ -138,8 +163,15 @@ def defer_scripts(page: str) -> str:
     return SCRIPT_TAG.sub(defer, page)
 
 
+def without_math(page: str) -> bool:
+    """Does the page's body hold nothing MathJax would typeset (no math element, no TeX delimiter)?"""
+    body = page[page.find("<body") :]
+    return not MATH_IN_BODY.search(body)
+
+
 def mathjax_last(page: str) -> str:
-    """The page with MathJax's script moved to the end of the head, after every deferred script.
+    """The page with MathJax's script moved to the end of the head, after every deferred script,
+    or without MathJax if it has no math.
 
     Deferred scripts run in the order of the page, and a11y.js (listed after MathJax) chains a
     step into MathJax's startup, which it can only do before MathJax runs.
@@ -147,6 +179,8 @@ def mathjax_last(page: str) -> str:
     tags = MATHJAX_SCRIPT.findall(page)
     if len(tags) != 1 or "</head>" not in page:
         return page
+    if without_math(page):  # Sphinx loads MathJax on some pages that have no math (intro)
+        return MATHJAX_CONFIG.sub("", MATHJAX_SCRIPT.sub("", page))
     return MATHJAX_SCRIPT.sub("", page).replace("</head>", f"  {tags[0].strip()}\n  </head>", 1)
 
 
@@ -168,6 +202,100 @@ def lighten(page: str, packs: dict | None = None, search_page: bool = False) -> 
     return mathjax_last(defer_scripts(page))
 
 
+def _inline_file(match: re.Match, page_dir: Path, tag: str) -> str:
+    """`<tag>` holding the small file the matched element loads, or the element as it was."""
+    file = page_dir / match.group(1)
+    if not file.is_file() or file.stat().st_size > INLINE_MAX:
+        return match.group(0)
+    text = file.read_text(encoding="utf-8")
+    if tag == "style" and ("url(" in text or "@import" in text):
+        return match.group(0)  # its relative addresses would change meaning
+    return f"<{tag}>{text.strip()}</{tag}>"
+
+
+def inline_small_files(page: str, page_dir: Path) -> str:
+    """The page with its small stylesheets and documentation_options.js inline, and no @import chain.
+
+    On HTTP/1.1 a browser opens six connections to a host, so the eleven files the head waited
+    for (ten stylesheets and one script) took two round trips of 562 ms, and the theme's
+    ``theme.css`` only names ``basic.css`` (``@import``), a third in a row. Files of at most
+    INLINE_MAX bytes go into the page, and ``basic.css`` is linked where ``theme.css`` was.
+    """
+    page = STYLESHEET.sub(lambda m: _inline_file(m, page_dir, "style"), page)
+    page = DOCUMENTATION_OPTIONS.sub(lambda m: _inline_file(m, page_dir, "script"), page)
+
+    def direct(match: re.Match) -> str:
+        theme_css = page_dir / match.group(1) / "styles" / "theme.css"
+        imported = IMPORT.fullmatch(theme_css.read_text(encoding="utf-8").strip()) if theme_css.is_file() else None
+        if imported is None:
+            return match.group(0)
+        href = (PurePosixPath(match.group(1)) / "styles" / imported.group(1)).as_posix()
+        return f'<link href="{posixpath.normpath(href)}" rel="stylesheet" />'
+
+    return THEME_CSS.sub(direct, page)
+
+
+def pseudo_icon_codepoints(css: str) -> set[int]:
+    """The Font Awesome code points a stylesheet draws in pseudo-elements, but in its `.fa-NAME` rules.
+
+    Those rules draw an `<i class="fa-NAME">`, and the build writes such icons as SVG instead.
+    """
+    found = set()
+    for rule in CSS_RULE.finditer(css):
+        if not FA_NAME_RULE.search(rule.group(1)):
+            found |= {ord(c) for c in PUA_CHAR.findall(rule.group(2))}
+            found |= {int(h, 16) for h in PUA_ESCAPE.findall(rule.group(2))}
+    return found
+
+
+def icon_font_subset(outdir: Path) -> Path | None:
+    """Write the subset of the theme's solid icon font that its stylesheets draw; return its path.
+
+    The theme's stylesheets draw a few icons in pseudo-elements (admonition titles, the download
+    link, the "Contents" caret) from Font Awesome's 157 kB solid font. The subset holds those
+    glyphs only (about 3 kB as WOFF), and every page names it (SUBSET_FACE) after the theme's
+    own @font-face, so it replaces the full font.
+    """
+    from fontTools import subset
+
+    webfonts = outdir / "_static" / "vendor" / "fontawesome" / "webfonts"
+    codepoints = set()
+    for css in ICON_STYLESHEETS:
+        if (outdir / "_static" / css).is_file():
+            codepoints |= pseudo_icon_codepoints((outdir / "_static" / css).read_text(encoding="utf-8"))
+    if not (webfonts / "fa-solid-900.ttf").is_file() or not codepoints:
+        return None
+    options = subset.Options(flavor="woff", layout_features=[], name_IDs=["*"], notdef_outline=True)
+    out = webfonts / SUBSET_FONT
+    with subset.load_font(str(webfonts / "fa-solid-900.ttf"), options) as font:
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=sorted(codepoints))
+        subsetter.subset(font)
+        subset.save_font(font, str(out), options)
+    return out
+
+
+def inline_in_pages(outdir: Path) -> int:
+    """inline_small_files on every HTML page under `outdir`, and the icon font subset; pages changed."""
+    subset_font = icon_font_subset(outdir)
+    changed = 0
+    for page_path in sorted(outdir.rglob("*.html")):
+        text = page_path.read_text(encoding="utf-8")
+        new = inline_small_files(text, page_path.parent)
+        if subset_font is not None and SUBSET_FONT not in new and "</head>" in new:
+            url = Path(os.path.relpath(subset_font, page_path.parent)).as_posix()
+            new = new.replace("</head>", SUBSET_FACE.format(url=url) + "\n  </head>", 1)
+        if new != text:
+            page_path.write_text(new, encoding="utf-8")
+            changed += 1
+    return changed
+
+
+def _build_finished(app, exception) -> None:
+    if exception is None and app.builder.format == "html":
+        inline_in_pages(Path(app.outdir))
+
+
 def _builder_inited(app) -> None:
     templates = getattr(app.builder, "templates", None)
     if templates is None or app.builder.format != "html":
@@ -182,4 +310,5 @@ def _builder_inited(app) -> None:
 
 def setup(app) -> dict:
     app.connect("builder-inited", _builder_inited)
+    app.connect("build-finished", _build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

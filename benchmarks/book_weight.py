@@ -24,6 +24,10 @@ Every page of _toc.yml (or each --page, e.g. `intro`) is opened in Debian's chro
             require.js, the widget manager, Font Awesome (bytes of the files).
   wire      the same as transferred (HTTP headers included): text files gzip-compressed,
             as static hosts and CDNs serve them.
+  LCP       seconds from navigation to the Largest Contentful Paint, throttled (below): the
+            page's largest text block or image drawn on the first screen, as chromium reports
+            it to a PerformanceObserver ('largest-contentful-paint', buffered), read once the
+            page has settled and before anything scrolls it (an input ends LCP).
   load      seconds from navigation to the `load` event, throttled (below).
   settled   seconds until every image the page shows is loaded and decoded, MathJax has
             typeset the page and saved widgets have rendered (tests/browser/page.py's
@@ -55,8 +59,10 @@ folder, then the strict build) and measures it in the same run, page by page alt
 with the current tree, and prints the ratios current/baseline. Without `--html` the
 current tree is built too (strict, into a temporary folder); each build takes minutes.
 
-Exit status 1 if a chapter page of the current tree weighs over LIMIT (1,000,000 bytes,
-decimal, not MiB) or a page fails to load or settle.
+Exit status 1 if the current tree misses a budget, or a page fails to load or settle: a
+chapter page weighs over LIMIT (1,000,000 bytes, decimal, not MiB) or settles after
+SETTLED_BUDGET (8 s), or any page's LCP is over LCP_BUDGET (2.5 s, web vitals' "good"); the
+medians of the runs are checked. A budget is checked here, on one machine, not by a timed test.
 """
 
 from __future__ import annotations

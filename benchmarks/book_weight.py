@@ -24,6 +24,10 @@ Every page of _toc.yml (or each --page, e.g. `intro`) is opened in Debian's chro
             require.js, the widget manager, Font Awesome (bytes of the files).
   wire      the same as transferred (HTTP headers included): text files gzip-compressed,
             as static hosts and CDNs serve them.
+  LCP       seconds from navigation to the Largest Contentful Paint, throttled (below): the
+            page's largest text block or image drawn on the first screen, as chromium reports
+            it to a PerformanceObserver ('largest-contentful-paint', buffered), read once the
+            page has settled and before anything scrolls it (an input ends LCP).
   load      seconds from navigation to the `load` event, throttled (below).
   settled   seconds until every image the page shows is loaded and decoded, MathJax has
             typeset the page and saved widgets have rendered (tests/browser/page.py's
@@ -55,8 +59,10 @@ folder, then the strict build) and measures it in the same run, page by page alt
 with the current tree, and prints the ratios current/baseline. Without `--html` the
 current tree is built too (strict, into a temporary folder); each build takes minutes.
 
-Exit status 1 if a chapter page of the current tree weighs over LIMIT (1,000,000 bytes,
-decimal, not MiB) or a page fails to load or settle.
+Exit status 1 if the current tree misses a budget, or a page fails to load or settle: a
+chapter page weighs over LIMIT (1,000,000 bytes, decimal, not MiB) or settles after
+SETTLED_BUDGET (8 s), or any page's LCP is over LCP_BUDGET (2.5 s, web vitals' "good"); the
+medians of the runs are checked. A budget is checked here, on one machine, not by a timed test.
 """
 
 from __future__ import annotations
@@ -83,6 +89,8 @@ from tests.browser import book, cdn, chromium  # noqa: E402
 from tests.browser.server import BookHandler, BookServer  # noqa: E402
 
 LIMIT = 1_000_000  # bytes a chapter page may weigh (issue 16)
+LCP_BUDGET = 2.5  # seconds to the largest contentful paint, every page: web vitals' "good" (issue 23)
+SETTLED_BUDGET = 8.0  # seconds until a chapter page is settled: figures shown, math typeset (issue 23)
 PHONE = {"width": 390, "height": 844}
 SLOW_4G = {"offline": False, "latency": 562.5, "downloadThroughput": 180_000, "uploadThroughput": 84_375}
 NO_THROTTLE = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
@@ -112,8 +120,14 @@ async (timeoutMs) => {
     if (Date.now() > deadline) return {timeout: 'saved widgets never rendered'};
     await wait(100);
   }
+  const settled = performance.now();
   const nav = performance.getEntriesByType('navigation')[0];
-  return {load: nav.loadEventStart, settled: performance.now()};
+  const lcp = await new Promise(resolve => {  // the last candidate so far: no input has ended it yet
+    new PerformanceObserver(list => resolve(list.getEntries().at(-1).startTime))
+      .observe({type: 'largest-contentful-paint', buffered: true});
+    setTimeout(() => resolve(null), 1000);
+  });
+  return {load: nav.loadEventStart, settled, lcp};
 }
 """
 
@@ -209,6 +223,7 @@ class Visit:
     scrolled: int = 0
     all: int = 0
     wire: int = 0
+    lcp: float = float("nan")
     load: float = float("nan")
     settled: float = float("nan")
     unthrottled: list[str] = field(default_factory=list)
@@ -281,6 +296,10 @@ def visit(browser, origin: str, html: Path, page_path: str, cpu: float) -> Visit
             record.problems.append(times["timeout"])
         else:
             record.load, record.settled = times["load"] / 1000, times["settled"] / 1000
+            if times["lcp"] is None:
+                record.problems.append("no largest-contentful-paint entry")
+            else:
+                record.lcp = times["lcp"] / 1000
         if wait_quiet(page, log):
             record.problems.append(f"{log.in_flight()} requests still in flight a minute after it settled")
         record.opened = book_files(log, origin, html)
@@ -303,6 +322,7 @@ def visit(browser, origin: str, html: Path, page_path: str, cpu: float) -> Visit
 def median_visit(visits: list[Visit]) -> Visit:
     """The first visit's bytes with the median times of all of them."""
     first = visits[0]
+    first.lcp = statistics.median(v.lcp for v in visits)
     first.load = statistics.median(v.load for v in visits)
     first.settled = statistics.median(v.settled for v in visits)
     first.problems = [p for v in visits for p in v.problems]
@@ -336,12 +356,13 @@ def ratio(after: float, before: float) -> str:
 def table(title: str, results: dict[str, Visit]):
     print(f"\n{title}")
     w = max(map(len, results), default=4)
-    head = f"{'html':>7} {'weight':>7} {'scrolled':>8} {'all':>7} {'wire':>7} {'load s':>7} {'settled s':>9}"
+    head = f"{'html':>7} {'weight':>7} {'scrolled':>8} {'all':>7} {'wire':>7}"
+    head += f" {'LCP s':>6} {'load s':>7} {'settled s':>9}"
     print(f"{'page':<{w}} {head}")
     for path, v in results.items():
         print(
             f"{path:<{w}} {kb(v.html):>7} {kb(v.weight):>7} {kb(v.scrolled):>8} {kb(v.all):>7} {kb(v.wire):>7}"
-            f" {v.load:>7.1f} {v.settled:>9.1f}"
+            f" {v.lcp:>6.1f} {v.load:>7.1f} {v.settled:>9.1f}"
         )
     print("(bytes in kB of 1,000 bytes)")
 
@@ -349,7 +370,10 @@ def table(title: str, results: dict[str, Visit]):
 def comparison(label: str, before: dict[str, Visit], after: dict[str, Visit]):
     print(f"\ncurrent tree against {label} (ratio = current / {label})")
     w = max(map(len, [*before, *after]), default=4)
-    print(f"{'page':<{w}} {'weight kB':>17} {'ratio':>6} {'load s':>13} {'ratio':>6} {'settled s':>13} {'ratio':>6}")
+    print(
+        f"{'page':<{w}} {'weight kB':>17} {'ratio':>6} {'wire kB':>15} {'ratio':>6} {'LCP s':>13} {'ratio':>6}"
+        f" {'load s':>13} {'ratio':>6} {'settled s':>13} {'ratio':>6}"
+    )
     for path in [*after, *(p for p in before if p not in after)]:
         b, a = before.get(path), after.get(path)
         if a is None or b is None:
@@ -357,6 +381,8 @@ def comparison(label: str, before: dict[str, Visit], after: dict[str, Visit]):
             continue
         print(
             f"{path:<{w}} {kb(b.weight):>8}{kb(a.weight):>9} {ratio(a.weight, b.weight):>6}"
+            f" {kb(b.wire):>7}{kb(a.wire):>8} {ratio(a.wire, b.wire):>6}"
+            f" {b.lcp:>6.1f}{a.lcp:>7.1f} {ratio(a.lcp, b.lcp):>6}"
             f" {b.load:>6.1f}{a.load:>7.1f} {ratio(a.load, b.load):>6}"
             f" {b.settled:>6.1f}{a.settled:>7.1f} {ratio(a.settled, b.settled):>6}"
         )
@@ -401,16 +427,34 @@ def measure(books: dict[str, tuple[Path, list[str]]], only: list[str] | None, ru
     return results
 
 
-def check(results: dict[str, Visit]) -> bool:
-    """Print the check line: is every chapter page of the current tree at most LIMIT bytes?"""
-    chapters = {f"chapters/{slug}/{slug}" for slug in book.chapters()} & set(results)
-    over = {p: v.weight for p, v in results.items() if p in chapters and v.weight > LIMIT}
+def over_budget(results: dict[str, Visit], pages: set[str], what: str, limit: float, unit: str) -> bool:
+    """Print one check line: is `what` of every page of `pages` measured at most `limit`? Return yes or no."""
+    measured = {p: getattr(results[p], what) for p in pages & set(results)}
+    over = {p: v for p, v in measured.items() if not v <= limit}  # a NaN (never measured) is over too
+    name = {"weight": "weigh", "lcp": "paint their largest content (LCP) in", "settled": "settle in"}[what]
+    shown = (lambda v: f"{kb(v)} kB") if unit == "bytes" else (lambda v: f"{v:.1f} s")
     if over:
-        listed = ", ".join(f"{p.rsplit('/', 1)[-1]} {kb(w)} kB" for p, w in over.items())
-        print(f"\ncheck: {len(over)} of {len(chapters)} chapter pages weigh over {LIMIT:,} bytes: {listed}")
+        listed = ", ".join(f"{p.rsplit('/', 1)[-1]} {shown(v)}" for p, v in over.items())
+        print(f"check: {len(over)} of {len(measured)} pages measured {name} over {limit:,} {unit}: {listed}")
     else:
-        print(f"\ncheck: all {len(chapters)} chapter pages measured weigh at most {LIMIT:,} bytes")
-    return not over
+        print(f"check: all {len(measured)} pages measured {name} at most {limit:,} {unit}")
+    return bool(over)
+
+
+def check(results: dict[str, Visit]) -> bool:
+    """Print the check lines for the current tree's budgets; True if every page keeps them.
+
+    Every chapter page weighs at most LIMIT bytes and settles in SETTLED_BUDGET seconds; every
+    page paints its largest content in LCP_BUDGET seconds (the medians, throttled as above).
+    """
+    chapters = {f"chapters/{slug}/{slug}" for slug in book.chapters()}
+    print()
+    over = [
+        over_budget(results, chapters, "weight", LIMIT, "bytes"),
+        over_budget(results, set(results), "lcp", LCP_BUDGET, "s"),
+        over_budget(results, chapters, "settled", SETTLED_BUDGET, "s"),
+    ]
+    return not any(over)
 
 
 def main(argv=None) -> int:

@@ -159,3 +159,105 @@ def test_every_figure_has_alt_text_where_it_is_made(slug):
         assert released[cell.id].metadata.get("mystnb") == cell.metadata["mystnb"], (
             f"{slug}, cell {cell.id}: the release lost the figure's alt text"
         )
+
+
+# ---------------------------------------------------------------- a first visit on a slow phone (book/pageload.py)
+
+THEME_HEAD = """<head>
+  <link href="_static/styles/theme.css?digest=1" rel="stylesheet" />
+  <link rel="stylesheet" type="text/css" href="_static/small.css?v=1" />
+  <link rel="stylesheet" type="text/css" href="_static/big.css?v=1" />
+  <!-- So that users can add custom icons -->
+  <script defer src="_static/scripts/fontawesome.js?digest=1"></script>
+  <!-- Pre-loaded scripts that we'll load fully later -->
+  <link rel="preload" as="script" href="_static/scripts/bootstrap.js?digest=1" />
+  <script src="_static/documentation_options.js?v=1"></script>
+  <script src="_static/doctools.js?v=1"></script>
+  <script>window.MathJax = {"options": {}}</script>
+  <script defer="defer" src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>
+  <script>DOCUMENTATION_OPTIONS.search_as_you_type = false;</script>
+  <script src="_static/a11y.js?v=1"></script>
+  <script src="_static/searchtools.js"></script>
+    <script src="_static/language_data.js"></script>
+    <script src="searchindex.js"></script>
+</head>"""
+
+
+def test_icons_are_the_theme_font_awesome_as_inline_svg():
+    from book.pageload import icon_packs, lighten
+
+    page = THEME_HEAD + (
+        '<body><i class="fa-solid fa-arrow-up"></i><span class="fa-solid fa-bars"></span>'
+        '<i class="theme-switch fa-solid fa-moon fa-lg" data-mode="dark" title="Dark"></i>'
+        '<i class="fas fa-no-such-icon"></i></body>'
+    )
+    out = lighten(page)
+    width, height, (path,) = icon_packs()["fas"]["arrow-up"]
+    assert f'data-icon="arrow-up" role="img" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}">' in out
+    assert f'<path fill="currentColor" d="{path}"></path>' in out, "the arrow must be the theme's own glyph"
+    assert '<svg class="svg-inline--fa fa-arrow-up" aria-hidden="true"' in out
+    assert '<svg class="svg-inline--fa fa-bars" aria-hidden="true"' in out, "the theme writes some icons as <span>"
+    assert '<svg class="svg-inline--fa theme-switch fa-moon fa-lg" data-mode="dark"' in out
+    assert "<title>Dark</title>" in out, "an icon's title stays (a11y.js hides the colour-mode icons' titles)"
+    assert icon_packs()["fas"]["search"] == icon_packs()["fas"]["magnifying-glass"], "aliases name the same glyph"
+    assert '<i class="fas fa-no-such-icon"></i>' in out, "an icon the pack lacks is left for the theme's CSS"
+    assert "fontawesome.js" not in out and 'rel="preload" as="script"' not in out
+
+
+def test_scripts_wait_for_the_page_and_mathjax_comes_after_a11y():
+    from book.pageload import lighten
+
+    page = THEME_HEAD + r'<body><p>Let <span class="math notranslate nohighlight">\(x\)</span>.</p></body>'
+    out = lighten(page)
+    assert '<script src="_static/documentation_options.js?v=1"></script>' in out, "inline scripts need it first"
+    assert '<script defer src="_static/doctools.js?v=1"></script>' in out
+    assert '<script defer src="_static/a11y.js?v=1"></script>' in out
+    assert out.index("a11y.js") < out.index("tex-mml-chtml.js") < out.index("</head>"), (
+        "a11y.js chains into MathJax's startup, so MathJax must run after it"
+    )
+    assert "searchtools.js" not in out and "searchindex.js" not in out, "search-as-you-type is off"
+    assert "searchindex.js" in lighten(page, search_page=True), "search.html needs its search scripts"
+    no_math = lighten(THEME_HEAD + "<body><p>Only words, and a price of $5.</p></body>")
+    assert "tex-mml-chtml.js" not in no_math and "window.MathJax" not in no_math
+
+
+def test_small_files_go_into_the_page_and_the_icon_font_is_cut_to_what_css_draws(tmp_path):
+    import shutil
+
+    from fontTools.ttLib import TTFont
+
+    from book.pageload import SUBSET_FONT, THEME_STATIC, inline_in_pages, pseudo_icon_codepoints
+
+    static = tmp_path / "_static"
+    (static / "styles").mkdir(parents=True)
+    (static / "styles" / "theme.css").write_text('/* basic */\n@import "../basic.css";\n')
+    (static / "small.css").write_text("p { color: red; }")
+    (static / "big.css").write_text("p { color: blue; }" * 400)
+    (static / "documentation_options.js").write_text("const DOCUMENTATION_OPTIONS = {};")
+    css = 'a.reference.download:before{content:"\uf019"}.fa-moon:before{content:"\\f186"}.x:after{content:\'\\f107\'}'
+    (static / "styles" / "pydata-sphinx-theme.css").write_text(css)
+    webfonts = static / "vendor" / "fontawesome" / "webfonts"
+    webfonts.mkdir(parents=True)
+    shutil.copy(THEME_STATIC / "vendor" / "fontawesome" / "webfonts" / "fa-solid-900.ttf", webfonts)
+    (tmp_path / "page.html").write_text(THEME_HEAD)
+    assert inline_in_pages(tmp_path) == 1
+    out = (tmp_path / "page.html").read_text()
+    assert '<link href="_static/basic.css" rel="stylesheet" />' in out and "theme.css" not in out
+    assert "<style>p { color: red; }</style>" in out and "_static/big.css" in out
+    assert "<script>const DOCUMENTATION_OPTIONS = {};</script>" in out
+    assert f"url(_static/vendor/fontawesome/webfonts/{SUBSET_FONT})" in out
+    assert pseudo_icon_codepoints(css) == {0xF019, 0xF107}, "the .fa-moon rule draws an <i>, now an SVG"
+    with TTFont(str(webfonts / SUBSET_FONT)) as font:
+        assert set(font.getBestCmap()) == {0xF019, 0xF107}
+    assert inline_in_pages(tmp_path) == 0, "a second pass leaves the pages as they are"
+
+
+def test_no_built_page_loads_font_awesome_js_or_leaves_an_icon_to_it(book):
+    for page in book.rglob("*.html"):
+        if page.is_relative_to(book / "_static"):
+            continue  # the theme's own templates, copied along
+        text = page.read_text(encoding="utf-8")
+        assert "fontawesome.js" not in text, f"{page.name} loads Font Awesome's 1.5 MB script"
+        left = re.findall(r'<(?:i|span) class="[^"]*\bfa-[^"]*"[^>]*>\s*</(?:i|span)>', text)
+        assert not left, f"{page.name}: icons only Font Awesome's script would draw: {left[:3]}"
+    assert "searchindex.js" in (book / "search.html").read_text(encoding="utf-8")

@@ -25,10 +25,12 @@
     // The colour-mode button's icons carry titles ("Light", "Dark", "System Settings") that count
     // as its visible text, which its label "Color mode" does not contain (2.5.3). The icons are
     // decoration: hide them, and let the label say which mode is on (updated when it changes).
+    // The build writes them as inline SVG (book/pageload.py), the title as a <title> inside.
     // Upstream: pydata-sphinx-theme, components/theme-switcher.html.
     document.querySelectorAll(".theme-switch-button").forEach(function (button) {
-      button.querySelectorAll("i").forEach(function (icon) {
+      button.querySelectorAll("i, svg").forEach(function (icon) {
         icon.removeAttribute("title");
+        icon.querySelectorAll("title").forEach(function (title) { title.remove(); });
         icon.setAttribute("aria-hidden", "true");
       });
       function label() {

@@ -32,6 +32,12 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
+# How long one action (a page load, a click, a wait for an element) may take before its test fails.
+# A chapter page loads in about 5 s here when the machine is quiet; on the shared 2-core machine
+# with other builds running it took over 20 s, so the limit is generous: it only catches a hang.
+WAIT_MS = 60_000
+
+
 def html_path(page: str) -> str:
     return page + ".html"
 
@@ -43,7 +49,7 @@ def is_chapter(page: str) -> bool:
 @pytest.fixture(scope="session")
 def browser_context(chromium_browser):
     context = chromium_browser.new_context(viewport=DESKTOP, accept_downloads=True)
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(WAIT_MS)
     yield context
     context.close()
 
@@ -81,7 +87,7 @@ def tab(browser_context, origin):
 def phone_tab(browser_context, origin):
     """The same at a phone's width (390 CSS pixels, an iPhone 12 to 15)."""
     context = browser_context.browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     page.route("**/*", Router(origin))
     yield page
@@ -290,7 +296,7 @@ def mode_contexts(chromium_browser):
     contexts = {}
     for mode in axe.MODES:
         context = chromium_browser.new_context(viewport=DESKTOP)
-        context.set_default_timeout(20_000)
+        context.set_default_timeout(WAIT_MS)
         axe.set_mode(context, mode)
         contexts[mode] = context
     yield contexts

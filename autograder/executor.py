@@ -295,11 +295,20 @@ def _cell_runner(cells: list[dict], state: dict, guard, restore, builtins_snapsh
     student's. ``visible`` maps the file names whose lines a traceback may show to their source.
     """
     import ast
+    import time
 
-    parse, dict_ = ast.parse, dict
+    parse, dict_, clock = ast.parse, dict, time.perf_counter
     assigned = guards.privately(_assigned)()
     ns_inst, ns_stu = guards.privately(_namespaces)(builtins_snapshot)
     graded_ids = [c["name"] for c in cells if c["kind"] == "answer"]
+    spent = [0.0]  # seconds in exec for the cell being run
+
+    def timed(code, namespace) -> None:
+        start = clock()
+        try:
+            exec(code, namespace)
+        finally:
+            spent[0] += clock() - start
 
     def graded_functions():
         return {gid: guard(ns_stu[gid]) for gid in graded_ids if callable(ns_stu.get(gid))}
@@ -313,7 +322,7 @@ def _cell_runner(cells: list[dict], state: dict, guard, restore, builtins_snapsh
         g.update(graded_functions())
         outcome = {"ok": True}
         try:
-            exec(code, g)
+            timed(code, g)
         except BaseException as exc:
             outcome = {"ok": False, **describe(exc, not cell.get("hidden"), visible)}
         state["busy"] = True
@@ -331,12 +340,25 @@ def _cell_runner(cells: list[dict], state: dict, guard, restore, builtins_snapsh
         outcome = {"ok": True}
         for ns in (ns_inst, ns_stu):
             try:
-                exec(code, ns)
+                timed(code, ns)
             except BaseException as exc:
                 outcome = {"ok": False, **describe(exc, False, {})}
         return outcome
 
+    def run_code(kind: str, code, cell: dict, source: str, visible: dict) -> dict:
+        if kind == "test":
+            return run_test(code, cell, source, visible)
+        if kind == "instructor":
+            return run_instructor(code)
+        try:
+            timed(code, ns_stu)
+        except BaseException as exc:
+            return {"ok": False, **describe(exc, True, visible)}
+        return {"ok": True}
+
     def run(index: int, cell: dict, visible: dict) -> dict:
+        """The cell's outcome, with ``seconds``: how long its code ran (``exec`` alone: not compiling it, not
+        restoring or checking the trusted modules around it; the guard of each graded function it calls is in)."""
         kind, source = cell["kind"], cell["source"]
         filename = f"<{kind} cell {index}>"
         if kind in ("answer", "extra") or (kind == "test" and not cell.get("hidden")):
@@ -344,16 +366,11 @@ def _cell_runner(cells: list[dict], state: dict, guard, restore, builtins_snapsh
         try:
             code = compile(source, filename, "exec", dont_inherit=True)
         except BaseException as exc:
-            return {"ok": False, **describe(exc, True, {}), "traceback": ""}
-        if kind == "test":
-            return run_test(code, cell, source, visible)
-        if kind == "instructor":
-            return run_instructor(code)
-        try:
-            exec(code, ns_stu)
-        except BaseException as exc:
-            return {"ok": False, **describe(exc, True, visible)}
-        return {"ok": True}
+            return {"ok": False, **describe(exc, True, {}), "traceback": "", "seconds": 0.0}
+        spent[0] = 0.0
+        outcome = run_code(kind, code, cell, source, visible)
+        outcome["seconds"] = spent[0]
+        return outcome
 
     return run
 

@@ -34,6 +34,7 @@ sees, and bind every other primitive they need before student code runs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from types import FunctionType
@@ -175,25 +176,52 @@ def privately(fn):
     return FunctionType(fn.__code__, private, fn.__name__, fn.__defaults__, fn.__closure__)
 
 
-def _names_used(trusted: dict, cells: list[dict]) -> set[str]:
-    """Every name the code of the hot modules' functions and of the cells can look up (``co_names``, nested)."""
-    code_type = type(_names_used.__code__)
-    used: set[str] = set()
-    todo = [
-        v.__code__
-        for name in HOT_MODULES
-        if name in trusted
-        for v in vars(trusted[name]).values()
-        if hasattr(type(v), "__code__") and isinstance(getattr(v, "__code__", None), code_type)
-    ]
+def _names_used(trusted: dict, cells: list[dict], cell_names=None) -> set[str]:
+    """Every name the code of the hot modules' functions and of the cells can look up (``co_names``, nested).
+
+    ``cell_names``: the cells' names, where the caller has compiled them already (the runner does).
+    """
+    used = set(_hot_names(tuple((name, trusted[name]) for name in HOT_MODULES if name in trusted)))
+    if cell_names is not None:
+        for names in cell_names:
+            used.update(names)
+        return used
     for cell in cells:
         with contextlib.suppress(BaseException):
-            todo.append(compile(cell["source"], "<cell>", "exec", dont_inherit=True))
+            used.update(code_names(compile(cell["source"], "<cell>", "exec", dont_inherit=True)))
+    return used
+
+
+def code_names(code) -> set[str]:
+    """The names a code object and the code nested in it mention (``co_names``): globals, attributes, imports."""
+    code_type = type(code_names.__code__)
+    names, todo = set(), [code]
     while todo:
         code = todo.pop()
-        used.update(code.co_names)
+        names.update(code.co_names)
         todo.extend(c for c in code.co_consts if isinstance(c, code_type))
-    return used
+    return names
+
+
+@functools.lru_cache(maxsize=4)
+def _hot_names(modules: tuple) -> frozenset:
+    """The names the functions of the hot modules ((name, module) pairs) mention.
+
+    The same for every notebook: the zygote computes it once (:func:`warm`), before any student
+    code, and every runner forked from it finds it here.
+    """
+    code_type = type(code_names.__code__)
+    names: set[str] = set()
+    for _, module in modules:
+        for v in vars(module).values():
+            if hasattr(type(v), "__code__") and isinstance(getattr(v, "__code__", None), code_type):
+                names |= code_names(v.__code__)
+    return frozenset(names)
+
+
+def warm() -> None:
+    """Work every runner would repeat, done once in the zygote (no student code has run there, ever)."""
+    _hot_names(tuple((name, sys.modules[name]) for name in HOT_MODULES if sys.modules.get(name) is not None))
 
 
 def dict_versions():
@@ -259,7 +287,7 @@ def _hot(trusted: dict, used: set[str]) -> tuple[list, list]:
     return hot_keys, hot_pairs
 
 
-def integrity(cells: list[dict], work: str):
+def integrity(cells: list[dict], work: str, cell_names=None):
     """Snapshot what the tests trust; returns ``changed(names=None)``, ``restore()``, ``calm()`` and the builtins.
 
     Fast paths, taken only where the full comparison is sure to give the same answer: a module
@@ -284,7 +312,7 @@ def integrity(cells: list[dict], work: str):
     }
     snap = {name: dict(vars(m)) for name, m in trusted.items()}
     values = {name: list(d.values()) for name, d in snap.items()}  # in order: the identity of every value
-    hot_keys, hot_pairs = _hot(trusted, _names_used(trusted, cells))
+    hot_keys, hot_pairs = _hot(trusted, _names_used(trusted, cells, cell_names))
     watch = dict_versions()
     versions = {name: watch(vars(m)) for name, m in trusted.items()} if watch else {}
     hot_versions = [versions[name] for name in HOT_MODULES if name in versions]

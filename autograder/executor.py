@@ -83,6 +83,7 @@ def _zygote(fd: int) -> int:
     for name in WARM:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+    guards.warm()
     sock = socket.socket(fileno=fd)
     sock.sendall(b"ready")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # runners are reaped by the kernel
@@ -153,11 +154,13 @@ def _main(argv: list[str], plan: dict) -> int:
     send = private(protocol.sender)(out_fd, nonce)
     # ---- the guards, armed before any student code
     state = {"armed": False, "busy": False, "denied": None}
-    changed, restore, calm, builtins_snapshot = private(guards.integrity)(cells, work)
+    compiled = private(_compile)(cells)
+    cell_names = [names for _, _, names in compiled]
+    changed, restore, calm, builtins_snapshot = private(guards.integrity)(cells, work, cell_names)
     private(guards.audit)(state, os.path.realpath(work))
     guard = private(guards.returns)(state, calm, changed)
     describe = private(_describer)(state)
-    run_cell = private(_cell_runner)(cells, state, guard, restore, builtins_snapshot, describe)
+    run_cell = private(_cell_runner)(cells, compiled, state, guard, restore, builtins_snapshot, describe)
     private(_run_all)(cells, set(plan["skip"]), state, send, changed, run_cell)
     os._exit(0)
 
@@ -241,27 +244,23 @@ def _traceback_text(entries: list, sources: dict, last: str) -> str:
     return "\n".join(lines)[:4000]
 
 
-def _assigned():
-    """``assigned(tree)``: the names a cell's syntax tree binds (assignments, definitions, imports)."""
-    import ast
+def _compile(cells: list[dict]) -> list[tuple]:
+    """Each cell compiled once, before any student code runs: (code, None, names) or (None, what compiling raised, ()).
 
-    walk, ast_name, ast_store = ast.walk, ast.Name, ast.Store
-    ast_defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    ast_imports = (ast.Import, ast.ImportFrom)
-    isinstance_ = isinstance
-
-    def assigned(tree) -> set[str]:
-        names = set()
-        for node in walk(tree):
-            if isinstance_(node, ast_name) and isinstance_(node.ctx, ast_store):
-                names.add(node.id)
-            elif isinstance_(node, ast_defs):
-                names.add(node.name)
-            elif isinstance_(node, ast_imports):
-                names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        return names
-
-    return assigned
+    ``names`` (:func:`autograder.guards.code_names`) are all the names the cell's code mentions: the
+    integrity check watches those of them that live in the trusted modules, and after a test the
+    ones it bound are kept for the next test (a superset of what it binds: a name only read is
+    the same object in both namespaces, so keeping it changes nothing).
+    """
+    compiled = []
+    for index, cell in enumerate(cells):
+        try:
+            code = compile(cell["source"], f"<{cell['kind']} cell {index}>", "exec", dont_inherit=True)
+        except BaseException as exc:
+            compiled.append((None, exc, frozenset()))
+            continue
+        compiled.append((code, None, frozenset(guards.code_names(code))))
+    return compiled
 
 
 def _namespaces(builtins_snapshot: dict) -> tuple[dict, dict]:
@@ -287,24 +286,31 @@ def _namespaces(builtins_snapshot: dict) -> tuple[dict, dict]:
     return ns_inst, ns_stu
 
 
-def _cell_runner(cells: list[dict], state: dict, guard, restore, builtins_snapshot: dict, describe):
+def _cell_runner(cells: list[dict], compiled: list, state: dict, guard, restore, builtins_snapshot: dict, describe):
     """``run(index, cell, visible) -> outcome``: one cell run where its kind says.
 
     A test runs in a fresh copy of the instructor's namespace holding the graded functions,
     each behind ``guard``; an instructor cell in both namespaces; any other cell in the
     student's. ``visible`` maps the file names whose lines a traceback may show to their source.
     """
-    import ast
+    import time
 
-    parse, dict_ = ast.parse, dict
-    assigned = guards.privately(_assigned)()
+    dict_, clock = dict, time.perf_counter
     ns_inst, ns_stu = guards.privately(_namespaces)(builtins_snapshot)
     graded_ids = [c["name"] for c in cells if c["kind"] == "answer"]
+    spent = [0.0]  # seconds in exec for the cell being run
+
+    def timed(code, namespace) -> None:
+        start = clock()
+        try:
+            exec(code, namespace)
+        finally:
+            spent[0] += clock() - start
 
     def graded_functions():
         return {gid: guard(ns_stu[gid]) for gid in graded_ids if callable(ns_stu.get(gid))}
 
-    def run_test(code, cell, source, visible) -> dict:
+    def run_test(code, cell, names, visible) -> dict:
         restore()
         g = dict_(ns_inst)
         g["__builtins__"] = dict_(builtins_snapshot)
@@ -313,16 +319,12 @@ def _cell_runner(cells: list[dict], state: dict, guard, restore, builtins_snapsh
         g.update(graded_functions())
         outcome = {"ok": True}
         try:
-            exec(code, g)
+            timed(code, g)
         except BaseException as exc:
             outcome = {"ok": False, **describe(exc, not cell.get("hidden"), visible)}
-        state["busy"] = True
-        try:
-            for name in assigned(parse(source)):
-                if name in g and name not in graded_ids and name != "__builtins__":
-                    ns_inst[name] = g[name]
-        finally:
-            state["busy"] = False
+        for name in names:  # what the test bound (and names it only read: the same objects)
+            if name in g and name not in graded_ids and name != "__builtins__":
+                ns_inst[name] = g[name]
         return outcome
 
     def run_instructor(code) -> dict:
@@ -331,29 +333,36 @@ def _cell_runner(cells: list[dict], state: dict, guard, restore, builtins_snapsh
         outcome = {"ok": True}
         for ns in (ns_inst, ns_stu):
             try:
-                exec(code, ns)
+                timed(code, ns)
             except BaseException as exc:
                 outcome = {"ok": False, **describe(exc, False, {})}
         return outcome
 
+    def run_code(kind: str, code, cell: dict, names, visible: dict) -> dict:
+        if kind == "test":
+            return run_test(code, cell, names, visible)
+        if kind == "instructor":
+            return run_instructor(code)
+        try:
+            timed(code, ns_stu)
+        except BaseException as exc:
+            return {"ok": False, **describe(exc, True, visible)}
+        return {"ok": True}
+
     def run(index: int, cell: dict, visible: dict) -> dict:
+        """The cell's outcome, with ``seconds``: how long its code ran (``exec`` alone: not compiling it, not
+        restoring or checking the trusted modules around it; the guard of each graded function it calls is in)."""
         kind, source = cell["kind"], cell["source"]
         filename = f"<{kind} cell {index}>"
         if kind in ("answer", "extra") or (kind == "test" and not cell.get("hidden")):
             visible[filename] = source
-        try:
-            code = compile(source, filename, "exec", dont_inherit=True)
-        except BaseException as exc:
-            return {"ok": False, **describe(exc, True, {}), "traceback": ""}
-        if kind == "test":
-            return run_test(code, cell, source, visible)
-        if kind == "instructor":
-            return run_instructor(code)
-        try:
-            exec(code, ns_stu)
-        except BaseException as exc:
-            return {"ok": False, **describe(exc, True, visible)}
-        return {"ok": True}
+        code, error, names = compiled[index]
+        if code is None:
+            return {"ok": False, **describe(error, True, {}), "traceback": "", "seconds": 0.0}
+        spent[0] = 0.0
+        outcome = run_code(kind, code, cell, names, visible)
+        outcome["seconds"] = spent[0]
+        return outcome
 
     return run
 

@@ -34,6 +34,7 @@ sees, and bind every other primitive they need before student code runs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from types import FunctionType
@@ -175,40 +176,106 @@ def privately(fn):
     return FunctionType(fn.__code__, private, fn.__name__, fn.__defaults__, fn.__closure__)
 
 
-def integrity(cells: list[dict], work: str):
-    """Snapshot what the tests trust; returns ``changed(names=None)``, ``restore()``, ``calm()`` and the builtins."""
-    import builtins
-    import gc
-    import signal
-    import warnings
+def _names_used(trusted: dict, cells: list[dict], cell_names=None) -> set[str]:
+    """Every name the code of the hot modules' functions and of the cells can look up (``co_names``, nested).
 
-    import numpy as np
-
-    type_, id_, len_, tuple_, map_, dict_ = type, id, len, tuple, map, dict
-    chdir, modules_update = os.chdir, sys.modules.update
-    trusted = {
-        name: module
-        for name, module in list(sys.modules.items())
-        if module is not None and (name in TRUSTED_MODULES or name.split(".")[0] in TRUSTED_PREFIXES)
-    }
-    snap = {name: dict(vars(m)) for name, m in trusted.items()}
-    ids = {name: tuple(map(id, d.values())) for name, d in snap.items()}
-    code_type = type(integrity.__code__)
-    used: set[str] = set()
-    todo = [
-        v.__code__
-        for name in HOT_MODULES
-        if name in trusted
-        for v in vars(trusted[name]).values()
-        if hasattr(type(v), "__code__") and isinstance(getattr(v, "__code__", None), code_type)
-    ]
+    ``cell_names``: the cells' names, where the caller has compiled them already (the runner does).
+    """
+    used = set(_hot_names(tuple((name, trusted[name]) for name in HOT_MODULES if name in trusted)))
+    if cell_names is not None:
+        for names in cell_names:
+            used.update(names)
+        return used
     for cell in cells:
         with contextlib.suppress(BaseException):
-            todo.append(compile(cell["source"], "<cell>", "exec", dont_inherit=True))
+            used.update(code_names(compile(cell["source"], "<cell>", "exec", dont_inherit=True)))
+    return used
+
+
+def code_names(code) -> set[str]:
+    """The names a code object and the code nested in it mention (``co_names``): globals, attributes, imports."""
+    code_type = type(code_names.__code__)
+    names, todo = set(), [code]
     while todo:
         code = todo.pop()
-        used.update(code.co_names)
+        names.update(code.co_names)
         todo.extend(c for c in code.co_consts if isinstance(c, code_type))
+    return names
+
+
+@functools.lru_cache(maxsize=4)
+def _hot_names(modules: tuple) -> frozenset:
+    """The names the functions of the hot modules ((name, module) pairs) mention.
+
+    The same for every notebook: the zygote computes it once (:func:`warm`), before any student
+    code, and every runner forked from it finds it here.
+    """
+    code_type = type(code_names.__code__)
+    names: set[str] = set()
+    for _, module in modules:
+        for v in vars(module).values():
+            if hasattr(type(v), "__code__") and isinstance(getattr(v, "__code__", None), code_type):
+                names |= code_names(v.__code__)
+    return frozenset(names)
+
+
+def warm() -> None:
+    """Work every runner would repeat, done once in the zygote (no student code has run there, ever)."""
+    _hot_names(tuple((name, sys.modules[name]) for name in HOT_MODULES if sys.modules.get(name) is not None))
+
+
+def dict_versions():
+    """``watch(d)``: a live view of dict ``d``'s version, which changes whenever ``d`` is changed; or None.
+
+    CPython keeps such a version in every dict (``ma_version_tag``, PEP 509): a mutation of
+    any kind (a new key, a new value, a deletion, ``update``, ``clear``) sets it to a new,
+    globally unique number. :func:`integrity` uses it to skip comparing a module with its
+    snapshot when the module's dict has not been written since it last matched. The view is
+    a ``memoryview`` made before student code runs (an immutable type: nothing to patch), and
+    reading it raises no audit event. None, and every check compares in full, unless this
+    Python passes a self-test: each kind of change must change the version, the field next to
+    it must hold the dict's length, and two dicts must not share a version.
+    """
+    import ctypes
+
+    if sys.implementation.name != "cpython" or ctypes.sizeof(ctypes.c_void_p) != 8:
+        return None
+
+    def field(d, offset: int, code: str):
+        raw = (ctypes.c_ubyte * 8).from_address(id(d) + offset)
+        return memoryview(raw).cast("B").cast(code)
+
+    def watch(d):
+        return field(d, 24, "Q")  # after the refcount, the type and ma_used
+
+    try:
+        probe, other = {}, {}
+        size, version = field(probe, 16, "n"), watch(probe)
+        seen = {version[0]}
+        changes = (
+            lambda: probe.__setitem__("a", 1),
+            lambda: probe.__setitem__("a", 2),
+            lambda: probe.__delitem__("a"),
+            lambda: probe.update(b=1),
+            lambda: probe.setdefault("c", 3),
+            lambda: probe.pop("c"),
+            probe.clear,
+        )
+        for change in changes:
+            change()
+            if version[0] in seen or size[0] != len(probe):
+                return None
+            seen.add(version[0])
+        other["x"] = 1
+        if watch(other)[0] in seen:
+            return None
+    except Exception:
+        return None
+    return watch
+
+
+def _hot(trusted: dict, used: set[str]) -> tuple[list, list]:
+    """The hot modules' name sets, and (dict, name, value) of each name in them that ``used`` holds."""
     hot_keys = [(vars(trusted[name]), set(vars(trusted[name]))) for name in HOT_MODULES if name in trusted]
     hot_pairs = [
         (vars(trusted[name]), key, value)
@@ -217,6 +284,44 @@ def integrity(cells: list[dict], work: str):
         for key, value in vars(trusted[name]).items()
         if key in used
     ]
+    return hot_keys, hot_pairs
+
+
+def integrity(cells: list[dict], work: str, cell_names=None):
+    """Snapshot what the tests trust; returns ``changed(names=None)``, ``restore()``, ``calm()`` and the builtins.
+
+    Fast paths, taken only where the full comparison is sure to give the same answer: a module
+    whose dict was not written since it last matched is passed over (:func:`dict_versions`);
+    values are compared by identity with ``operator.is_`` in C, never with ``id()`` (an audit
+    event, so one call of the audit hook, per value); ``calm()`` calls ``_signal`` directly.
+    """
+    import _signal
+    import builtins
+    import gc
+    import operator
+    import warnings
+
+    import numpy as np
+
+    type_, len_, map_, dict_, list_, all_, is_, tuple_ = type, len, map, dict, list, all, operator.is_, tuple
+    chdir, modules_update = os.chdir, sys.modules.update
+    trusted = {
+        name: module
+        for name, module in list(sys.modules.items())
+        if module is not None and (name in TRUSTED_MODULES or name.split(".")[0] in TRUSTED_PREFIXES)
+    }
+    snap = {name: dict(vars(m)) for name, m in trusted.items()}
+    values = {name: list(d.values()) for name, d in snap.items()}  # in order: the identity of every value
+    hot_keys, hot_pairs = _hot(trusted, _names_used(trusted, cells, cell_names))
+    watch = dict_versions()
+    versions = {name: watch(vars(m)) for name, m in trusted.items()} if watch else {}
+    hot_versions = [versions[name] for name in HOT_MODULES if name in versions]
+    matched = {name: v[0] for name, v in versions.items()}  # the version at which each module last matched
+    hot_matched = [tuple(v[0] for v in hot_versions)]  # the hot modules' versions at their last clean check
+
+    def same(d, saved_values) -> bool:
+        return len_(d) == len_(saved_values) and all_(map_(is_, d.values(), saved_values))
+
     builtins_snapshot = dict(vars(builtins))
     sys_snapshot = {k: getattr(sys, k) for k in ("stdout", "stderr", "stdin", "displayhook", "excepthook")}
     modules_snapshot = dict(trusted)
@@ -225,13 +330,18 @@ def integrity(cells: list[dict], work: str):
     seterr = np.seterr()
     recursion, setrecursionlimit = sys.getrecursionlimit(), sys.setrecursionlimit
     filters_mutated, np_seterr = warnings._filters_mutated, np.seterr
-    setitimer, sig, sigdfl, ITIMERS = signal.setitimer, signal.signal, signal.SIG_DFL, (0, 1, 2)
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGALRM, signal.SIGVTALRM, signal.SIGPROF, signal.SIGUSR1)}
+    setitimer, sig, ITIMERS = _signal.setitimer, _signal.signal, (0, 1, 2)
+    handlers = {s: _signal.getsignal(s) for s in (_signal.SIGALRM, _signal.SIGVTALRM, _signal.SIGPROF, _signal.SIGUSR1)}
+    handlers = {s: h if h is not None else _signal.SIG_DFL for s, h in handlers.items()}
+    getsignal = _signal.getsignal
     gc_callbacks = gc.callbacks
     module_type = type_(np)
 
     def changed(names=None) -> str | None:
+        now = tuple_([v[0] for v in hot_versions])  # read before comparing: a later write shows next time
         if names == "hot":
+            if watch and now == hot_matched[0]:
+                return None
             for d, keys in hot_keys:  # a name added or removed (a global that would shadow a builtin)
                 if d.keys() != keys:
                     break
@@ -239,11 +349,15 @@ def integrity(cells: list[dict], work: str):
                 for d, key, value in hot_pairs:
                     if d.get(key) is not value:
                         return f"{d.get('__name__', '?')}.{key} was changed"
+                hot_matched[0] = now
                 return None
-        pairs = trusted.items()
-        for name, module in pairs:
+        for name, module in trusted.items():
+            version = versions[name][0] if watch else None
+            if watch and version == matched[name]:
+                continue
             d = vars(module)
-            if len_(d) == len_(ids[name]) and tuple_(map_(id_, d.values())) == ids[name]:
+            if same(d, values[name]):
+                matched[name] = version
                 continue
             saved = snap[name]
             bad = [k for k, v in saved.items() if k not in d or d[k] is not v]
@@ -252,17 +366,21 @@ def integrity(cells: list[dict], work: str):
                 return f"{name}.{bad[0]} was changed"
             # only submodules were added (an import): the new state is the trusted one, keep the check fast
             snap[name] = dict_(d)
-            ids[name] = tuple_(map_(id_, d.values()))
+            values[name] = list_(d.values())
+            matched[name] = version
             for i, (hd, _) in enumerate(hot_keys):
                 if hd is d:
                     hot_keys[i] = (d, set(d))
+        hot_matched[0] = now
         return None
 
     def restore():
         for name, module in trusted.items():
+            if watch and versions[name][0] == matched[name]:
+                continue
             d = vars(module)
             saved = snap[name]
-            if len_(d) != len_(ids[name]) or tuple_(map_(id_, d.values())) != ids[name]:
+            if not same(d, values[name]):
                 for k in [k for k in d if k not in saved and type_(d[k]) is not module_type]:
                     del d[k]
                 d.update(saved)
@@ -283,7 +401,8 @@ def integrity(cells: list[dict], work: str):
         for which in ITIMERS:
             setitimer(which, 0)
         for s, h in handlers.items():
-            sig(s, h if h is not None else sigdfl)
+            if getsignal(s) is not h:  # no system call: the handler Python keeps for the signal
+                sig(s, h)
         gc_callbacks.clear()
 
     return changed, restore, calm, builtins_snapshot

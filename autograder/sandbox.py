@@ -119,7 +119,10 @@ class Run:
     reason: str = ""
     seconds: float = 0.0
     faults: list[int] = field(default_factory=list)  # cells stopped by a time limit or a crash, in order
-    durations: dict[int, float] = field(default_factory=dict)  # cell index -> seconds it ran
+    durations: dict[int, float] = field(default_factory=dict)  # cell index -> seconds it ran, seen from here
+    # cell index -> seconds the runner spent running it (its code alone: not compiling it, not the checks
+    # after it); what the runner says, so only for measuring the grader (benchmarks/grading_speed.py)
+    cell_seconds: dict[int, float] = field(default_factory=dict)
 
 
 def _env() -> dict[str, str]:
@@ -379,6 +382,9 @@ def _watch(cells, result, read_fd, reader, deadline, cell_timeout, memory_mb, te
                 index, outcome = data
                 if index == current:
                     result.durations[index] = time.monotonic() - cell_start
+                seconds = outcome.pop("seconds", None)
+                if type(seconds) is float:
+                    result.cell_seconds[index] = seconds
                 result.outcomes.setdefault(index, outcome)
                 current = cell_deadline = None
             elif kind == "done":

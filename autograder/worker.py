@@ -165,8 +165,14 @@ def assemble(source_nb, release_nb, submission):
     return out, answers
 
 
+@functools.lru_cache(maxsize=4096)
 def _python(source: str) -> str:
-    """IPython syntax (%magics, !shell) as plain Python, as a notebook would run it."""
+    """IPython syntax (%magics, !shell) as plain Python, as a notebook would run it.
+
+    A pure function of the text, and IPython's tokenizer is slow (tens of milliseconds a
+    notebook): the instructor's cells, the same in every notebook of a chapter, and answers
+    handed in identically are transformed once per grading run.
+    """
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 

@@ -526,3 +526,39 @@ def test_student_text_reaches_the_reports_inert(battery):
     assert page.count("&lt;script&gt;alert(1)") >= 2, "the message and the traceback's line, escaped"
     summary = (out / "summary.html").read_text()
     assert "<script" not in summary and "<img" not in summary
+
+
+def test_the_integrity_checks_fast_path_still_sees_every_change(tmp_path, monkeypatch):
+    """The checks pass over a module whose dict was not written since it matched; a write is always seen."""
+    import string
+
+    import numpy as np
+    import numpy.testing  # numpy imports it lazily; the runner has it before the snapshot
+
+    from autograder import guards
+
+    watch = guards.dict_versions()
+    assert watch is not None, "this Python's dicts cannot be watched: every check would compare in full (slow)"
+    probe = {}
+    version = watch(probe)
+    before = version[0]
+    probe["x"] = 1
+    assert version[0] != before
+    monkeypatch.chdir(tmp_path)  # restore() goes back to the runner's folder
+    changed, restore, _, _ = guards.integrity([{"source": "np.testing.assert_allclose(1, 1)"}], str(tmp_path))
+    real_check, real_digits = np.testing.assert_allclose, string.digits
+    try:
+        assert changed("hot") is None and changed() is None
+        np.testing.assert_allclose = real_check  # written, but the same: not a change
+        assert changed("hot") is None and changed() is None
+        np.testing.assert_allclose = len  # patched in one call ...
+        assert changed("hot") == "numpy.testing.assert_allclose was changed"
+        np.testing.assert_allclose = real_check  # ... undone in the next: nothing left to see
+        assert changed("hot") is None and changed() is None
+        string.digits = "0"  # not a hot module: seen after the cell, put back before the next test
+        assert changed("hot") is None
+        assert changed() == "string.digits was changed"
+        restore()
+        assert string.digits is real_digits and changed() is None
+    finally:
+        np.testing.assert_allclose, string.digits = real_check, real_digits

@@ -56,8 +56,9 @@ $(VENV)/.cluster-installed: $(VENV)/.installed requirements-cluster.txt
 
 install-cluster: $(VENV)/.cluster-installed  ## add Dask, for `grade --scheduler` and tests/test_cluster.py
 
+# `python -m book.build` is the jupyter-book command, minus seconds of imports it never uses (book/build.py).
 book: install  ## the strict build: any warning fails it
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	$(PY) -m book.build build . -W -n --keep-going
 
 # Sandboxed where the machine can isolate student code (root, or user namespaces); elsewhere the
 # bundled sample class, the course's own trusted data, is graded with --no-sandbox, and it says so.

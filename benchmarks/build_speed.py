@@ -73,9 +73,12 @@ def copy_sources(dest: Path) -> Path:
 
 
 def build(src: Path, out: Path) -> tuple[float, str]:
+    # The way `make book` builds the copy: `python -m book.build` where the copy has it, else jupyter-book.
+    command = [sys.executable, "-m", "book.build"] if (src / "book" / "build.py").is_file() else [str(JB)]
     start = time.perf_counter()
     done = subprocess.run(
-        [str(JB), "build", str(src), "-W", "-n", "--keep-going", "--path-output", str(out)],
+        [*command, "build", str(src), "-W", "-n", "--keep-going", "--path-output", str(out)],
+        cwd=src,
         capture_output=True,
         text=True,
         # The copy's own autograder/ and book/, not those of the tree this script runs from.

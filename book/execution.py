@@ -1,4 +1,4 @@
-"""A Sphinx extension for the book build: its notebooks run in :class:`autograder.execution.HeadlessClient`, in parallel.
+"""A Sphinx extension for the book build: notebooks run in :class:`autograder.execution.HeadlessClient`, in parallel.
 
 The book executes its notebooks through MyST-NB and jupyter-cache, which call
 ``nbclient.execute``; that builds an ``nbclient.client.NotebookClient``, which this replaces
@@ -19,6 +19,7 @@ as it always does.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
@@ -57,16 +58,26 @@ def jobs(app, count: int) -> int:
 
 
 def run_notebook(nb, path: Path, nb_config):
-    """Execute ``nb`` in place in its own folder, as MyST-NB's cache mode would."""
+    """Execute ``nb`` in place in its own folder, as MyST-NB's cache mode would.
+
+    Called in a worker thread: nbclient runs its client on the thread's event loop, which
+    this opens and closes (else each thread leaves an open loop behind).
+    """
     from jupyter_cache.executors.utils import single_nb_execution
 
-    return single_nb_execution(
-        nb,
-        cwd=str(path.parent.resolve()),
-        allow_errors=nb_config.execution_allow_errors,
-        timeout=nb_config.execution_timeout,
-        meta_override=True,
-    )
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return single_nb_execution(
+            nb,
+            cwd=str(path.parent.resolve()),
+            allow_errors=nb_config.execution_allow_errors,
+            timeout=nb_config.execution_timeout,
+            meta_override=True,
+        )
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 def execute_in_parallel(app, env, docnames) -> None:
@@ -88,7 +99,7 @@ def execute_in_parallel(app, env, docnames) -> None:
         LOGGER.info("Executing notebook (in parallel)", location=docname)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = pool.map(lambda item: run_notebook(item[2], item[1], nb_config), stale)
-        for (docname, _, nb), result in zip(stale, results):
+        for (docname, _, nb), result in zip(stale, results, strict=True):
             if result.err is not None:
                 LOGGER.info("Executing notebook failed: MyST-NB runs it again and reports why", location=docname)
                 continue

@@ -56,8 +56,9 @@ $(VENV)/.cluster-installed: $(VENV)/.installed requirements-cluster.txt
 
 install-cluster: $(VENV)/.cluster-installed  ## add Dask, for `grade --scheduler` and tests/test_cluster.py
 
+# `python -m book.build` is the jupyter-book command, minus seconds of imports it never uses (book/build.py).
 book: install  ## the strict build: any warning fails it
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	$(PY) -m book.build build . -W -n --keep-going
 
 # Sandboxed where the machine can isolate student code (root, or user namespaces); elsewhere the
 # bundled sample class, the course's own trusted data, is graded with --no-sandbox, and it says so.
@@ -88,8 +89,10 @@ lint: install
 test: install install-cluster lint  ## everything CI checks
 	$(PY) -m pytest
 
+# BASELINE=REV (for example HEAD~1) also builds git revision REV, each build in turn with the
+# current tree's, and prints the ratios.
 bench-build: install  ## time a clean build and cached rebuilds (README, "Build speed")
-	$(PY) benchmarks/build_speed.py
+	$(PY) benchmarks/build_speed.py $(if $(BASELINE),--baseline $(BASELINE))
 
 # BASELINE=REV also builds git revision REV and measures it in the same run (before/after);
 # BOOK_HTML=DIR reuses an existing build of the current tree, as the browser tests do.

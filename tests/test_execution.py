@@ -109,3 +109,103 @@ def test_the_book_loads_the_extension():
 
     config = yaml.safe_load((nbs.ROOT / "_config.yml").read_text(encoding="utf-8"))
     assert config["sphinx"]["local_extensions"]["book.execution"] == "./"
+
+
+RENDEZVOUS = """
+import pathlib, time
+here, other = pathlib.Path({mine!r}), pathlib.Path({other!r})
+here.touch()
+for _ in range(1200):  # each notebook waits for the other: it finishes only if both run at once
+    if other.exists():
+        break
+    time.sleep(0.05)
+else:
+    raise RuntimeError("the other notebook did not start while this one ran")
+print("met")
+"""
+
+
+PREFILL = """
+import pathlib, sys
+from types import SimpleNamespace
+from myst_nb.core.config import NbParserConfig
+from book import execution
+
+folder, docnames = pathlib.Path(sys.argv[1]), sys.argv[2:]
+
+
+class Env:  # the parts of a Sphinx build environment the book's parallel execution reads
+    mystnb_config = NbParserConfig(execution_mode="cache", execution_cache_path=str(folder / "cache"),
+                                   execution_timeout=120)
+
+    def doc2path(self, docname):
+        return str(folder / docname) + (".ipynb" if docname.startswith("nb") else ".md")
+
+
+execution.setup(app=None)
+execution.execute_in_parallel(SimpleNamespace(config=SimpleNamespace(course_execution_jobs=3)), Env(), docnames)
+"""
+
+
+def prefill(folder, *docnames) -> None:
+    # In a process of its own, as in a build: nbclient leaves event loops of its kernels' threads behind.
+    done = subprocess.run([sys.executable, "-c", PREFILL, str(folder), *docnames], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_book_build_executes_stale_notebooks_at_once_into_the_cache(tmp_path):
+    from jupyter_cache import get_cache
+
+    for name, other in [("nb_a", "nb_b"), ("nb_b", "nb_a")]:
+        code = RENDEZVOUS.format(mine=str(tmp_path / f"{name}.flag"), other=str(tmp_path / f"{other}.flag"))
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), tmp_path / f"{name}.ipynb")
+    failing = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")])
+    nbformat.write(failing, tmp_path / "nb_fails.ipynb")
+    (tmp_path / "page.md").write_text("# not a notebook\n")
+
+    prefill(tmp_path, "nb_a", "nb_b", "nb_fails", "page")
+
+    cache = get_cache(str(tmp_path / "cache"))
+    for name in ("nb_a", "nb_b"):  # what MyST-NB then asks the cache for: the notebook as it is on disk
+        record = cache.match_cache_notebook(nbformat.read(tmp_path / f"{name}.ipynb", as_version=4))
+        outputs = cache.get_cache_bundle(record.pk).nb.cells[0].outputs
+        assert [o.get("text") for o in outputs] == ["met\n"], f"{name} ran one at a time, or not at all: {outputs}"
+    with pytest.raises(KeyError):  # a failed run is left to MyST-NB, which runs it again and reports the error
+        cache.match_cache_notebook(failing)
+    # Nothing stale: nothing runs (the flags would be written again).
+    for flag in tmp_path.glob("*.flag"):
+        flag.unlink()
+    prefill(tmp_path, "nb_a", "nb_b")
+    assert not list(tmp_path.glob("*.flag"))
+
+
+def test_the_faster_jupyter_book_command_leaves_out_only_what_no_schema_uses():
+    # book/build.py keeps jsonschema from importing rfc3987_syntax, which checks only the "iri"
+    # string formats: safe while no schema the build validates names a format.
+    import json
+    from pathlib import Path
+
+    import jupyter_book
+    import nbformat as nbf
+
+    schemas = [Path(jupyter_book.__file__).with_name("config_schema.json")]
+    schemas += sorted((Path(nbf.__file__).parent / "v4").glob("*.schema.json"))
+    for schema in schemas:
+
+        def formats(node) -> list[str]:
+            found = [node["format"]] if isinstance(node, dict) and isinstance(node.get("format"), str) else []
+            children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+            return found + [f for child in children for f in formats(child)]
+
+        assert formats(json.loads(schema.read_text())) == [], f"{schema.name} now uses a string format"
+    code = (
+        "import sys\n"
+        "from book import build\n"
+        "sys.argv = ['jupyter-book', '--version']\n"
+        "try:\n    build.main()\nexcept SystemExit:\n    pass\n"
+        "assert sys.modules['rfc3987_syntax'] is None\n"
+        "import jsonschema\n"
+        "assert 'iri' not in jsonschema.FormatChecker.checkers, 'jsonschema checked iri formats all the same'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -179,7 +179,7 @@ def test_the_book_build_executes_stale_notebooks_at_once_into_the_cache(tmp_path
     assert not list(tmp_path.glob("*.flag"))
 
 
-def test_the_faster_jupyter_book_command_leaves_out_only_what_no_schema_uses():
+def test_the_book_build_and_the_grader_leave_out_only_what_no_schema_uses():
     # book/build.py keeps jsonschema from importing rfc3987_syntax, which checks only the "iri"
     # string formats: safe while no schema the build validates names a format.
     import json
@@ -207,5 +207,9 @@ def test_the_faster_jupyter_book_command_leaves_out_only_what_no_schema_uses():
         "import jsonschema\n"
         "assert 'iri' not in jsonschema.FormatChecker.checkers, 'jsonschema checked iri formats all the same'\n"
     )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # The grader does the same (autograder/__init__.py): every `python -m autograder` reads notebooks.
+    code = "import sys, autograder, nbformat\nassert sys.modules['rfc3987_syntax'] is None, 'grammars compiled'\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -12,7 +12,6 @@ configured repository and branch.
 from __future__ import annotations
 
 import re
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -120,11 +119,7 @@ def test_the_readme_snippet_builds_strictly_and_puts_launch_buttons_on_every_cha
     src = copy_sources(tmp_path)
     config = execution_off(with_launch_buttons(yaml.safe_load((src / "_config.yml").read_text()), snippet))
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    done = subprocess.run(
-        [str(book.JB), "build", str(src), "-W", "-n", "--keep-going", "--path-output", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-    )
+    done = book.jupyter_book("build", str(src), "-W", "-n", "--keep-going", "--path-output", str(tmp_path / "out"))
     assert done.returncode == 0, "the strict build with the README's launch buttons failed:\n" + build_problems(
         done.stdout + done.stderr
     )

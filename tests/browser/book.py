@@ -14,7 +14,15 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-JB = Path(sys.executable).with_name("jupyter-book")
+# The `jupyter-book` command as `make book` runs it: book/build.py (the same build, started without
+# jsonschema's slow optional import).
+JB = [sys.executable, "-m", "book.build"]
+
+
+def jupyter_book(*args: str) -> subprocess.CompletedProcess:
+    """Run `jupyter-book ARGS` (through book/build.py, imported from this course), its output captured."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([*JB, *args], capture_output=True, text=True, env=env)
 
 
 def _files(entries) -> list[str]:
@@ -52,11 +60,7 @@ def chapters(root: Path = ROOT) -> list[str]:
 
 def build(out: Path, src: Path = ROOT) -> Path:
     """Build the book in `src` strictly (-W -n --keep-going) into `out`; return the HTML folder."""
-    done = subprocess.run(
-        [str(JB), "build", str(src), "-W", "-n", "--keep-going", "--path-output", str(out)],
-        capture_output=True,
-        text=True,
-    )
+    done = jupyter_book("build", str(src), "-W", "-n", "--keep-going", "--path-output", str(out))
     if done.returncode != 0:
         raise AssertionError("the strict book build failed:\n" + done.stdout[-4000:] + done.stderr[-2000:])
     return out / "_build" / "html"

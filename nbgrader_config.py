@@ -12,7 +12,8 @@ autograder/nbgrader_bridge.py and README, "Using nbgrader / JupyterHub"):
 - everything nbgrader writes by itself goes under autograder/_nbgrader/
   (ignored by git), created here so a fresh clone needs no manual step;
 - `solutions/<chapter>/mistakes.py` (wrong answers with their explanations)
-  is never copied anywhere;
+  and `misconceptions.json` (the names of those mistakes, for summary.html)
+  are never copied anywhere;
 - `nbgrader update` refuses to rewrite the course's own notebooks.
 """
 
@@ -47,7 +48,14 @@ c.CourseDirectory.solution_directory = "autograder/_nbgrader/solution"
 c.CourseDirectory.source_with_tests_directory = "autograder/_nbgrader/source_with_tests"
 c.CourseDirectory.db_url = f"sqlite:///{WORK / 'gradebook.db'}"
 # Never copied into a release, a submission's grading folder, feedback or the exchange.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "mistakes.py"]
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    "mistakes.py",
+    "misconceptions.json",
+]
 
 # A local exchange, for one machine. On a JupyterHub, point this at the shared
 # exchange folder (nbgrader's default is /srv/nbgrader/exchange).

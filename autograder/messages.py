@@ -169,17 +169,27 @@ NUMPY_HEADER = re.compile(r"^(AssertionError:\s*)?(Not equal to tolerance .*|Arr
 NUMBER = re.compile(r"(?<![\w.])[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?(?![\w])")
 
 
-def misconception(message: str) -> str:
-    """The line of a failure message that names the misconception, the same for every student who makes it.
+def headline(message: str) -> str:
+    """The line of a failure message that names the mistake, as the test wrote it.
 
-    That is the message's first line (numpy's "Not equal to tolerance" header and an exception name
-    "AssertionError: " left out), with every number written as "#": a message that reports the
-    values a student's function returned on its first line then still groups with the others.
+    That is the message's first line, numpy's "Not equal to tolerance" header and an exception name
+    "AssertionError: " left out. A test writes there a fixed sentence naming the slip, and the
+    values the student's function returned on the lines after it.
     """
     for line in message.splitlines():
         if NUMPY_HEADER.match(line):
             continue
         line = line.strip().removeprefix("AssertionError: ").strip()
         if line:
-            return NUMBER.sub("#", line)
+            return line
     return ""
+
+
+def misconception(message: str) -> str:
+    """The line of a failure message that names the misconception, the same for every student who makes it.
+
+    That is its :func:`headline` with every number written as "#": the course's own tests keep the
+    student's numbers off that line (tests/test_mistakes.py checks it), and a message that still
+    reports them there (an instructor's new test, say) then groups with the others all the same.
+    """
+    return NUMBER.sub("#", headline(message))

@@ -7,20 +7,31 @@ each mistake of a chapter against the chapter's tests (trusted code: the course'
 solutions and mistakes, never a student's) and records which misconception line each mistake
 produces in each test it fails, so that ``summary.html`` can name a group of failures "lecun_fan_out"
 and an instructor can see how many students made it.
+
+Running every mistake takes seconds per chapter, so ``python -m autograder release`` does it once
+and writes the result beside the mistakes, ``solutions/<slug>/misconceptions.json`` (:func:`write`),
+keyed by a hash of what it depends on (:func:`key`). :func:`catalogue` reads that file while its key
+matches, and computes afresh only when it does not (the source or its mistakes edited since the
+release): ``grade`` then needs no subprocess for it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+from autograder import messages
 from autograder import notebooks as nbs
 
 TIMEOUT = 300
 """Seconds one chapter's catalogue may take (every mistake against the tests of its function)."""
+FILE = "misconceptions.json"
+"""The catalogue the release writes, in ``solutions/<slug>/`` beside the mistakes it names."""
 
 RUNNER = r"""
 import json, os, sys
@@ -59,14 +70,36 @@ print(json.dumps(found))
 """
 
 
-def catalogue(slug: str, root: Path = nbs.ROOT) -> dict[tuple[str, str], list[str]]:
-    """(test, misconception line) -> the names of the chapter's mistakes that fail that test with that line.
+class CatalogueError(RuntimeError):
+    pass
 
-    Empty when the chapter keeps no mistakes or its catalogue cannot be computed (the summary then
-    groups failures by their line alone).
-    """
-    if not (root / "solutions" / slug / "mistakes.py").is_file():
-        return {}
+
+def mistakes_path(slug: str, root: Path = nbs.ROOT) -> Path:
+    return root / "solutions" / slug / "mistakes.py"
+
+
+def path(slug: str, root: Path = nbs.ROOT) -> Path:
+    """Where the release keeps the chapter's catalogue: ``solutions/<slug>/misconceptions.json``."""
+    return root / "solutions" / slug / FILE
+
+
+def key(slug: str, root: Path = nbs.ROOT) -> str:
+    """A hash of what the catalogue depends on: the source notebook (its tests), the mistakes, the
+    grader's messages code (how a failure becomes a line) and the code that runs them (:data:`RUNNER`)."""
+    digest = hashlib.sha256()
+    for part in (
+        nbs.source_path(slug, root).read_bytes(),
+        mistakes_path(slug, root).read_bytes(),
+        Path(messages.__file__).read_bytes(),
+        RUNNER.encode(),
+    ):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
+
+
+def compute(slug: str, root: Path = nbs.ROOT) -> list[list[str]] | None:
+    """[test, misconception line, mistake] for every test each mistake fails, in a fresh Python; None
+    when that run fails (times out, crashes, prints no result)."""
     try:
         done = subprocess.run(
             [sys.executable, "-c", RUNNER, slug, str(root)],
@@ -76,9 +109,70 @@ def catalogue(slug: str, root: Path = nbs.ROOT) -> dict[tuple[str, str], list[st
             check=False,
             env={**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
         )
-        found = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else []
+        return json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
     except (subprocess.TimeoutExpired, ValueError, IndexError):
+        return None
+
+
+def _read(file: Path, wanted: str) -> list[list[str]] | None:
+    """The catalogue a file holds when its key is ``wanted``; else None (missing, stale, unreadable)."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        return data["catalogue"] if data["key"] == wanted else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def stored(slug: str, root: Path = nbs.ROOT) -> list[list[str]] | None:
+    """The catalogue the release wrote, while its key is that of the chapter as it is now; else None."""
+    try:
+        return _read(path(slug, root), key(slug, root))
+    except OSError:  # no source notebook or mistakes to hash
+        return None
+
+
+def dumps(slug: str, found: list[list[str]], root: Path = nbs.ROOT) -> str:
+    return json.dumps({"key": key(slug, root), "catalogue": found}, indent=1, ensure_ascii=False) + "\n"
+
+
+def write(slug: str, root: Path = nbs.ROOT, out_root: Path | None = None) -> Path | None:
+    """Write the chapter's catalogue (under ``out_root`` when given) unless the one there is up to date.
+
+    Returns the file written, or None when nothing was (no mistakes.py, or the file is current).
+    The file is written aside and renamed into place. Raises :class:`CatalogueError` when the
+    mistakes could not be run.
+    """
+    if not mistakes_path(slug, root).is_file():
+        return None
+    target = path(slug, out_root or root)
+    if _read(target, key(slug, root)) is not None:
+        return None
+    found = compute(slug, root)
+    if found is None:
+        raise CatalogueError(
+            f"could not run the mistakes of solutions/{slug}/mistakes.py against the chapter's tests "
+            f"(in {TIMEOUT} s): run misconceptions.RUNNER by hand to see why"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, suffix=".tmp", delete=False) as f:
+        f.write(dumps(slug, found, root))
+    os.chmod(f.name, 0o644)
+    os.replace(f.name, target)
+    return target
+
+
+def catalogue(slug: str, root: Path = nbs.ROOT) -> dict[tuple[str, str], list[str]]:
+    """(test, misconception line) -> the names of the chapter's mistakes that fail that test with that line.
+
+    Read from the file the release wrote while it is up to date, else computed afresh. Empty when
+    the chapter keeps no mistakes or its catalogue cannot be computed (the summary then groups
+    failures by their line alone).
+    """
+    if not mistakes_path(slug, root).is_file():
         return {}
+    found = stored(slug, root)
+    if found is None:
+        found = compute(slug, root) or []
     names: dict[tuple[str, str], list[str]] = {}
     for test, line, name in found:
         names.setdefault((test, line), []).append(name)

@@ -44,6 +44,7 @@ from nbgrader.preprocessors import (
     LockCells,
 )
 
+from autograder import misconceptions
 from autograder import notebooks as nbs
 from autograder.execution import error_of, execute
 
@@ -271,6 +272,9 @@ def release(
 ) -> list[Path]:
     """Write ``chapters/<slug>/<slug>.ipynb`` (under ``out_root`` when given); return the files written.
 
+    Then the chapter's misconception catalogue, ``solutions/<slug>/misconceptions.json``, unless the
+    one there is up to date (:func:`autograder.misconceptions.write`): ``grade`` reads it.
+
     The reference data are compared with those the committed ``root/chapters/<slug>/<slug>.ipynb``
     carries: within the tolerance their text is kept; otherwise the new data are written and
     ``say`` reports which numbers moved.
@@ -298,7 +302,11 @@ def release(
         nbs.dumps(student_version(source_nb, slug, text, book_url(root) if (root / CONFIG).is_file() else None)),
         encoding="utf-8",
     )
-    return [out]
+    try:
+        catalogue = misconceptions.write(slug, root, out_root)
+    except misconceptions.CatalogueError as exc:
+        raise ReleaseError(str(exc)) from None
+    return [out] + ([catalogue] if catalogue else [])
 
 
 def strip_outputs(path: Path) -> None:

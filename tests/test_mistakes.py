@@ -7,6 +7,7 @@ import pytest
 from conftest import CHAPTERS
 
 from autograder import messages, misconceptions
+from autograder import notebooks as nbs
 from autograder.sample import mistakes
 
 CASES = [(slug, name) for slug in CHAPTERS for name in mistakes(slug)]
@@ -70,3 +71,42 @@ def test_summary_names_every_mistake_by_the_course_name(graded, slug):
         if not any(name in names.get(line, []) for line in lines):
             unnamed.append(name)
     assert not unnamed, f"summary.html would not name these mistakes of {slug}: {unnamed}"
+
+
+def unwritten_numbers(line: str, source: str) -> list[str]:
+    """The numbers of ``line`` that ``source`` does not write (compared by value: 1e-5 is 1e-05)."""
+
+    def value(token: str) -> float:
+        return abs(float(token.replace("_", "")))
+
+    written = {value(m.group(0)) for m in messages.NUMBER.finditer(source)}
+    return [m.group(0) for m in messages.NUMBER.finditer(line) if value(m.group(0)) not in written]
+
+
+def test_unwritten_numbers_are_the_ones_a_test_computed():
+    source = 'assert err < 1e-7, f"dH is wrong for delta = 0.1 (relative error {err:.1e})"'
+    assert unwritten_numbers("dH is wrong for delta = 0.1 (relative error 3.9e-01)", source) == ["3.9e-01"]
+    assert unwritten_numbers("accurate to 1e-07 for delta = .1", source) == []
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_a_failure_names_its_misconception_on_a_line_without_the_students_numbers(graded, slug):
+    """summary.html counts students by the first line of a failure (messages.misconception), so that line
+    must be the same for every student who makes the mistake. Every number on it must be one the test's
+    source writes (a tolerance, an input, "3.16 = no bias correction"); a number it does not write was
+    computed, from what the student's function returned (a variance, a relative error, a shape) or from
+    fresh inputs, and belongs on the next line. Checked on every listed mistake, graded as a student's
+    notebook; a failure raised by the student's own code (a ValueError they wrote) is their text, not
+    the test's. Masking numbers as "#" would hide such a line; this test looks at the raw line, so a
+    message like "the entries' variance is 0.0025, ..." fails it (as 32 tests' did before this check)."""
+    sources = {nbs.grade_id(c): c.source for c in nbs.test_cells(nbs.read(nbs.source_path(slug)))}
+    found = []
+    for name in mistakes(slug):
+        for t in graded[(f"mistake-{name}", slug)]["tests"]:
+            if t["passed"] or not t["message"].startswith("AssertionError"):
+                continue
+            line = messages.headline(t["message"])
+            extra = unwritten_numbers(line, sources[t["test"]])
+            if extra:
+                found.append(f"{name} / {t['test']}: {extra} in {line[:120]!r}")
+    assert not found, "first lines with numbers the test computed:\n" + "\n".join(found)

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from conftest import CHAPTERS, hidden_only_lines
 
+from autograder import misconceptions
 from autograder import notebooks as nbs
 from autograder import release as rel
 from autograder.release import (
@@ -263,6 +264,41 @@ def test_release_keeps_or_rewrites_the_reference_data(tmp_path, monkeypatch):
     out.write_text("{ a release notebook broken by hand")  # nothing to compare with: written afresh
     release(slug, root=tmp_path, say=said.append)
     assert json.loads(released_reference(out)) == {"curve": [1.5, 0.26]} and len(said) == 1
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_misconception_catalogue_matches_committed_copy(slug):
+    # grade reads solutions/<slug>/misconceptions.json instead of running every mistake: it must be what
+    # running them gives now, under the key of the chapter as committed.
+    committed = misconceptions.path(slug).read_text(encoding="utf-8")
+    fix = f"run `python -m autograder release {slug}` and commit solutions/{slug}/{misconceptions.FILE}"
+    assert json.loads(committed)["key"] == misconceptions.key(slug), (
+        f"solutions/{slug} (its notebook or mistakes.py) or autograder/messages.py changed since the "
+        f"catalogue was written: {fix}"
+    )
+    fresh = misconceptions.compute(slug)
+    assert fresh, f"the mistakes of {slug} could not be run against its tests"
+    assert committed == misconceptions.dumps(slug, fresh), f"the committed catalogue differs from a fresh one: {fix}"
+
+
+def test_catalogue_is_read_while_current_and_computed_when_stale(tmp_path, monkeypatch):
+    slug = "02_momentum"
+    shutil.copytree(nbs.ROOT / "solutions" / slug, tmp_path / "solutions" / slug)
+    runs = []
+    monkeypatch.setattr(misconceptions, "compute", lambda s, root: runs.append(s) or [["test_x", "a line", "a_slip"]])
+    assert misconceptions.catalogue(slug, tmp_path) == misconceptions.catalogue(slug) != {}
+    assert misconceptions.write(slug, tmp_path) is None and runs == []  # up to date: nothing run, nothing written
+    mistakes = misconceptions.mistakes_path(slug, tmp_path)
+    mistakes.write_text(mistakes.read_text() + "\n# edited after the release\n")
+    assert misconceptions.catalogue(slug, tmp_path) == {("test_x", "a line"): ["a_slip"]} and runs == [slug]
+    assert misconceptions.write(slug, tmp_path) == misconceptions.path(slug, tmp_path) and runs == [slug, slug]
+    assert misconceptions.stored(slug, tmp_path) == [["test_x", "a line", "a_slip"]]
+    assert [p.name for p in mistakes.parent.iterdir() if p.suffix == ".tmp"] == []  # written aside, renamed
+    monkeypatch.setattr(misconceptions, "compute", lambda s, root: None)
+    mistakes.write_text(mistakes.read_text() + "# and again\n")
+    with pytest.raises(misconceptions.CatalogueError, match="could not run the mistakes"):
+        misconceptions.write(slug, tmp_path)
+    assert misconceptions.catalogue(slug, tmp_path) == {}
 
 
 @pytest.mark.parametrize("slug", CHAPTERS)

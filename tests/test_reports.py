@@ -257,6 +257,18 @@ def test_a_misconception_line_is_the_same_whatever_the_numbers():
     assert messages.misconception("AssertionError: the shape is wrong") != messages.misconception("the sign is wrong")
 
 
+def test_a_headline_is_the_first_line_as_the_test_wrote_it():
+    # The course's tests name the slip on line 1 and put the student's numbers on line 2 (test_mistakes checks it).
+    said = (
+        "AssertionError: \nNot equal to tolerance rtol=1e-09, atol=0\nthe entries' variance is not 1/fan_in "
+        "on fresh sizes\nwith fan_in=320, fan_out=125 it is {v}, expected 1/fan_in = 0.00313"
+    )
+    one, two = (messages.headline(said.format(v=v)) for v in ("0.0249", "9.78e-06"))
+    assert one == two == "the entries' variance is not 1/fan_in on fresh sizes"
+    assert messages.misconception(said.format(v="1")) == "the entries' variance is not #/fan_in on fresh sizes"
+    assert messages.headline("") == "" and messages.headline("AssertionError: ") == ""
+
+
 def test_two_students_with_the_same_mistake_and_different_numbers_are_one_group_of_two():
     rows = [
         {**_row(student=s, status="ok", reason="", score=0.0, message=LECUN_FAN_OUT.format(v=v)), "chapter": "04_init"}

@@ -22,10 +22,9 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from autograder import messages
+from autograder import messages, report
 from autograder import notebooks as nbs
 
 TIMEOUT = 300
@@ -153,11 +152,7 @@ def write(slug: str, root: Path = nbs.ROOT, out_root: Path | None = None) -> Pat
             f"could not run the mistakes of solutions/{slug}/mistakes.py against the chapter's tests "
             f"(in {TIMEOUT} s): run misconceptions.RUNNER by hand to see why"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, suffix=".tmp", delete=False) as f:
-        f.write(dumps(slug, found, root))
-    os.chmod(f.name, 0o644)
-    os.replace(f.name, target)
+    report._atomic_write(target, dumps(slug, found, root))
     return target
 
 

@@ -71,4 +71,4 @@ class Cache:
     def put(self, key: str, result: dict) -> None:
         if not (result["status"] == "ok" and not result["reason"]) and result["status"] not in KEPT:
             return
-        report._atomic_write(self.folder / f"{key}.json", json.dumps(result, sort_keys=True))
+        report.write_atomic(self.folder / f"{key}.json", json.dumps(result, sort_keys=True))

@@ -200,13 +200,7 @@ def build(slug: str, root: Path, out: Path, **settings) -> dict:
     """Write the chapter's autograder zip to ``out``; returns what the instructor needs to know."""
     entries = files(slug, root, settings)
     data = zip_bytes(entries)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
-    os.fchmod(fd, 0o644)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, out)
+    report.write_atomic(Path(out), data)
     source_nb = nbs.read(nbs.source_path(slug, root))
     return {"files": len(entries), "bytes": len(data), "max_score": nbs.max_score(source_nb)}
 
@@ -397,14 +391,8 @@ def failure(reason: str) -> dict:
 
 def write_results(data: dict, results_dir: Path) -> Path:
     """results.json, whole or not at all (a temporary file renamed), readable by everyone."""
-    results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / "results.json"
-    fd, tmp = tempfile.mkstemp(dir=results_dir, prefix=".results.")
-    os.fchmod(fd, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1, ensure_ascii=False)
-        f.write("\n")
-    os.replace(tmp, path)
+    report.write_atomic(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     return path
 
 

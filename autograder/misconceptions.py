@@ -152,7 +152,7 @@ def write(slug: str, root: Path = nbs.ROOT, out_root: Path | None = None) -> Pat
             f"could not run the mistakes of solutions/{slug}/mistakes.py against the chapter's tests "
             f"(in {TIMEOUT} s): run misconceptions.RUNNER by hand to see why"
         )
-    report._atomic_write(target, dumps(slug, found, root))
+    report.write_atomic(target, dumps(slug, found, root))
     return target
 
 

@@ -118,8 +118,8 @@ def _write_aside(path: Path, content: str | bytes) -> str:
     return tmp
 
 
-def _atomic_write(path: Path, text: str | bytes) -> None:
-    """Write through a temporary file so a crash never leaves half a report."""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write through a temporary file, renamed into place: a crash never leaves half a file (0644)."""
     os.replace(_write_aside(path, text), path)
 
 

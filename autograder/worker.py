@@ -441,10 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     job = json.loads(Path(args[0]).read_text())
     result = grade_job(job)
-    out = Path(args[1])
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(result, sort_keys=True))
-    os.replace(tmp, out)
+    report.write_atomic(Path(args[1]), json.dumps(result, sort_keys=True))
     return 0
 
 

@@ -29,9 +29,11 @@ Every page of _toc.yml (or each --page, e.g. `intro`) is opened in Debian's chro
             it to a PerformanceObserver ('largest-contentful-paint', buffered), read once the
             page has settled and before anything scrolls it (an input ends LCP).
   load      seconds from navigation to the `load` event, throttled (below).
-  settled   seconds until every image the page shows is loaded and decoded, MathJax has
-            typeset the page and saved widgets have rendered (tests/browser/page.py's
-            _SETTLE, plus decoding). Lazily loaded images are not waited for.
+  settled   seconds until every image the page shows is loaded and decoded, its fonts are
+            loaded, MathJax has typeset the page (on a page that still loads it: the build
+            typesets the math, book/typeset.py) and saved widgets have rendered
+            (tests/browser/page.py's _SETTLE, plus decoding and fonts). Lazily loaded images
+            are not waited for.
 
 Throttling, through the Chrome DevTools Protocol: `Network.emulateNetworkConditions` with
 Chrome DevTools' "Slow 4G" preset (called "Fast 3G" before 2024, and Lighthouse's default
@@ -108,13 +110,16 @@ async (timeoutMs) => {
     i.addEventListener('load', r); i.addEventListener('error', r);
   })));
   await Promise.all(eager.map(i => i.decode().catch(() => null)));
-  if (document.querySelector('.math')) {
+  // A page whose math the build typeset (book/typeset.py) loads no MathJax: its math is settled
+  // once its fonts are. A page that loads MathJax (a build without node, or a baseline) waits for it.
+  if (document.querySelector('.math') && document.querySelector('script[src*="tex-mml-chtml"]')) {
     while (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) {
       if (Date.now() > deadline) return {timeout: 'MathJax never started'};
       await wait(50);
     }
     await MathJax.startup.promise;
   }
+  await document.fonts.ready;
   const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length;
   while (views && document.querySelectorAll('.jupyter-widgets').length < views) {
     if (Date.now() > deadline) return {timeout: 'saved widgets never rendered'};

@@ -16,7 +16,8 @@ the HTML the theme writes, in this one place, and nothing of the theme itself:
   inline scripts after it need, and which goes into the page): none blocks the first paint, and
   they run in the order of the page once the HTML is parsed. MathJax runs last, after a11y.js
   has chained its step into MathJax's startup; the text shows before the math is typeset.
-  Pages without math do not load MathJax at all.
+  Pages without math do not load MathJax at all, and where node is installed no page does:
+  ``book/typeset.py`` typesets the math at build time and takes MathJax out of the page.
 - The head waits for six stylesheets instead of eleven files and an ``@import``: the small
   ones go into the page. The theme's preloads of its two scripts are dropped (they competed
   with the stylesheets), and so are Sphinx's search scripts on pages other than search.html

@@ -74,7 +74,10 @@ def test_intro_and_errata_pages(book):
     intro = (book / "intro.html").read_text()
     for slug in CHAPTERS:
         assert f"chapters/{slug}/{slug}.html" in intro
-    assert "θ + α v" in (book / "errata.html").read_text() or "theta + \\alpha v" in (book / "errata.html").read_text()
+    errata = (book / "errata.html").read_text()
+    # The erratum's θ + α v: as the MathML of the formula typeset at build time, or as TeX.
+    formulas = [re.sub(r"<[^>]+>", "", m) for m in re.findall(r"<math\b.*?</math>", errata, flags=re.S)]
+    assert "θ+αv" in formulas or "θ + α v" in errata or "theta + \\alpha v" in errata
 
 
 def _png(mode="RGB", colour=(200, 30, 30, 255)) -> bytes:
@@ -261,3 +264,84 @@ def test_no_built_page_loads_font_awesome_js_or_leaves_an_icon_to_it(book):
         left = re.findall(r'<(?:i|span) class="[^"]*\bfa-[^"]*"[^>]*>\s*</(?:i|span)>', text)
         assert not left, f"{page.name}: icons only Font Awesome's script would draw: {left[:3]}"
     assert "searchindex.js" in (book / "search.html").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- the math typeset at build time (book/typeset.py)
+
+MATHJAX_OPTIONS = '{"menuOptions": {"settings": {"inTabOrder": false}}, "processHtmlClass": "math|output_area"}'
+MATH_PAGE = r"""<!DOCTYPE html>
+<html lang="en"><head>
+  <script>window.MathJax = {"options": OPTIONS}</script>
+  <script defer="defer" src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>
+</head><body>
+<p>Let <span class="math notranslate nohighlight">\(\theta_i\)</span> cost $5, and <code>\(x\)</code> stay code.</p>
+<div class="math notranslate nohighlight">\[\frac{a}{b}\]</div>
+<p class="mathjax_ignore">\(left\)</p>
+<script type="application/vnd.jupyter.widget-state+json">{"label": "$\\alpha$ &amp; \\(beta\\)"}</script>
+</body></html>
+""".replace("OPTIONS", MATHJAX_OPTIONS)
+
+
+def built_pages(book):
+    return [p for p in book.rglob("*.html") if not p.is_relative_to(book / "_static")]
+
+
+def untypeset_tex(page: str) -> list[str]:
+    """TeX delimiters left in what a reader sees (not in scripts, code or MathML for screen readers)."""
+    body = page[page.find("<body") :]
+    for element in ("script", "style", "pre", "code", "textarea", "mjx-assistive-mml"):
+        body = re.sub(rf"<{element}\b.*?</{element}>", "", body, flags=re.S)
+    return re.findall(r".{0,40}(?:\\\(|\\\[|\$\$).{0,40}", body)
+
+
+@pytest.mark.skipif(not __import__("book.typeset").typeset.typesetter(), reason="needs node and mathjax-full")
+def test_typeset_page_has_svg_math_with_mathml_and_no_mathjax(tmp_path):
+    from book.typeset import pages_with_mathjax, typeset, typesetter
+
+    page, bad = tmp_path / "page.html", tmp_path / "bad.html"
+    page.write_text(MATH_PAGE, encoding="utf-8")
+    bad.write_text(MATH_PAGE.replace(r"\theta_i", r"\nosuchmacro").replace("{a}{b}", "{a}"), encoding="utf-8")
+    report, bad_report = typeset([page, bad], typesetter())
+    out = page.read_text(encoding="utf-8")
+    assert report["formulas"] == 2 and report["errors"] == []
+    assert len(bad_report["errors"]) == 2, "an unknown macro and a missing argument: the build warns of both"
+    assert "tex-mml-chtml.js" not in out and "window.MathJax" not in out, "the page must not load MathJax"
+    assert out.count("<mjx-container") == 2 and out.count("<mjx-assistive-mml") == 2
+    assert "<math><msub><mi>θ</mi><mi>i</mi></msub></math>" in out, "screen readers get the formula as MathML"
+    assert 'display="true"' in out and "MJX-SVG-global-cache" in out and "tabindex" not in out
+    assert "<code>\\(x\\)</code>" in out and "\\(left\\)" in out and "cost $5" in out, "as MathJax skips them"
+    assert '{"label": "$\\\\alpha$ &amp; \\\\(beta\\\\)"}' in out, "script contents stay byte for byte"
+    assert pages_with_mathjax(tmp_path) == [], "a typeset page loads no MathJax, so a rebuild skips it"
+
+
+def test_without_node_the_build_says_so_and_pages_keep_mathjax(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from book import typeset
+
+    (tmp_path / "page.html").write_text(MATH_PAGE, encoding="utf-8")
+    said = []
+    monkeypatch.setattr(typeset.shutil, "which", lambda name: None)
+    monkeypatch.setattr(typeset, "logger", SimpleNamespace(info=said.append, warning=pytest.fail))
+    assert typeset.typesetter() is None
+    assert typeset.typesetter(node="node", mathjax_full=tmp_path / "nowhere") is None
+    app = SimpleNamespace(builder=SimpleNamespace(format="html"), outdir=str(tmp_path))
+    typeset._build_finished(app, None)
+    assert (tmp_path / "page.html").read_text(encoding="utf-8") == MATH_PAGE, "MathJax typesets in the browser"
+    assert len(said) == 1 and "in the browser" in said[0], "one info line (the strict build turns warnings into errors)"
+
+
+def test_every_page_ships_its_math_typeset_with_mathml_and_loads_no_mathjax(book):
+    with_math = 0
+    for path in built_pages(book):
+        page = path.read_text(encoding="utf-8")
+        name = path.relative_to(book)
+        assert "tex-mml-chtml.js" not in page and "window.MathJax" not in page, f"{name} loads MathJax"
+        assert not untypeset_tex(page), f"{name}: TeX left for MathJax: {untypeset_tex(page)[:3]}"
+        formulas = page.count("<mjx-container")
+        math_elements = len(re.findall(r'class="math notranslate nohighlight"', page))
+        assert formulas >= math_elements, f"{name}: {math_elements - formulas} math elements not typeset"
+        assert page.count("<mjx-assistive-mml") == formulas, f"{name}: formulas without MathML for screen readers"
+        assert not re.search(r"<mjx-container[^>]*tabindex", page), f"{name}: a formula in the Tab order"
+        with_math += formulas > 0
+    assert with_math >= len(CHAPTERS) + 2, "every chapter, notation and errata have math"

@@ -65,9 +65,9 @@
   // wider than the column scrolls sideways, and so does a figure on a phone (course.css keeps
   // figures readable there and lets their output box scroll). A region that scrolls must be
   // reachable by keyboard (WCAG 2.1.1): exactly those boxes become Tab stops (the arrow keys then
-  // scroll them), measured when the page is ready, once MathJax has typeset (chained into its
-  // startup, so MathJax.startup.promise resolves only after this ran) and when the window changes
-  // size. Upstream: MathJax 3 has no such setting (its inTabOrder is all or nothing; MathJax 4 can
+  // scroll them), measured when the page is ready (and on a page that still loads MathJax, once it
+  // has typeset: chained into its startup, so MathJax.startup.promise resolves only after this
+  // ran) and when the window changes size. Upstream: MathJax 3 has no such setting (its inTabOrder is all or nothing; MathJax 4 can
   // break long lines instead).
   var SCROLLERS = 'mjx-container[display="true"], div.cell_output';
   function markScrollable() {
@@ -85,13 +85,17 @@
       }
     });
   }
-  var config = (window.MathJax = window.MathJax || {});
-  config.startup = config.startup || {};
-  var pageReady = config.startup.pageReady;
-  config.startup.pageReady = function () {
-    var ready = pageReady ? pageReady() : window.MathJax.startup.defaultPageReady();
-    return Promise.resolve(ready).then(markScrollable);
-  };
+  // Pages whose math the build typeset (book/typeset.py) load no MathJax: their equations are in
+  // the HTML already, and window.MathJax stays undefined, so nothing else tries to typeset.
+  if (document.querySelector('script[src*="mathjax"]')) {
+    var config = (window.MathJax = window.MathJax || {});
+    config.startup = config.startup || {};
+    var pageReady = config.startup.pageReady;
+    config.startup.pageReady = function () {
+      var ready = pageReady ? pageReady() : window.MathJax.startup.defaultPageReady();
+      return Promise.resolve(ready).then(markScrollable);
+    };
+  }
   var resizing = null;
   window.addEventListener("resize", function () {
     clearTimeout(resizing);

@@ -49,19 +49,16 @@ async () => {
     .filter(cell => !cell.className.includes('tag_remove-output'))
     .filter(cell => /^(if|elif) DEMOS\b/m.test((cell.querySelector('.cell_input') || cell).textContent))
     .map(cell => (cell.querySelector('.cell_input') || cell).textContent.trim().slice(0, 120));
-  const texErrors = () => {  // MathJax's parse errors, and the red \macro names of its noundefined extension
-    const bad = [];
-    const doc = window.MathJax && MathJax.startup && MathJax.startup.document;
-    for (const item of (doc ? doc.math : [])) {
-      let why = null;
-      item.root.walkTree(node => {
-        if (node.isKind('merror')) why = why || 'error';
-        if (node.isKind('mtext') && node.attributes.get('mathcolor') === 'red') why = why || 'undefined macro';
-      });
-      if (why) bad.push(`${why} in ${item.math.slice(0, 120)}`);
-    }
-    return bad;
-  };
+  // MathJax's parse errors, and the red \macro names of its noundefined extension, read from each
+  // formula's assistive MathML: the same whether the build typeset it (book/typeset.py) or MathJax
+  // did in the browser (a build without node).
+  const texErrors = () => [...article.querySelectorAll('mjx-container')].flatMap(box => {
+    const mml = box.querySelector('mjx-assistive-mml math');
+    if (!mml) return [];
+    const undefinedMacro = mml.querySelector('mtext[mathcolor="red"]');
+    const why = mml.querySelector('merror') ? 'error' : undefinedMacro ? 'undefined macro' : null;
+    return why ? [`${why} in ${mml.textContent.slice(0, 120)}`] : [];
+  });
   const maths = [...article.querySelectorAll('.math')];
   const rawTex = [...article.querySelectorAll('p, li, dd, dt, td, th, h1, h2, h3, h4, figcaption')]
     .map(textOf)
@@ -96,7 +93,8 @@ _SETTLE = r"""
 async () => {
   const imgs = [...document.images];
   await Promise.all(imgs.map(i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; })));
-  if (document.querySelector('.math')) {
+  // Math typeset at build time (book/typeset.py) is there already; a build without node loads MathJax.
+  if (document.querySelector('.math') && document.querySelector('script[src*="tex-mml-chtml"]')) {
     const t0 = Date.now();
     while (!(window.MathJax && MathJax.startup && MathJax.startup.promise) && Date.now() - t0 < 15000) {
       await new Promise(r => setTimeout(r, 50));

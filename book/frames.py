@@ -13,6 +13,17 @@ It also stores the book's other PNG figures with a palette of at most 256 colour
 is smaller (matplotlib's line plots use few colours: the figures look the same at about a third
 of the bytes).
 
+Two more savings for a phone on a slow link, which change nothing a reader sees:
+
+- Every figure and every player's first frame is an ``<img>`` with its ``width`` and ``height``
+  and ``loading="lazy"``: the browser fetches the pictures near the screen first, and those far
+  below it only as the reader scrolls towards them, so they do not compete with the first screen
+  for the link (the sizes keep the page from jumping when they arrive; ``course.css`` scales them).
+- In highlighted code, Pygments wraps every name, punctuation mark and space in a ``<span>``
+  whose only rule is the code block's own text colour: a third of a chapter's code markup. Those
+  spans are dropped, for the token classes whose colour equals the block's in every colour mode
+  of the build's ``pygments.css`` (read from it, so another Pygments style keeps its colours).
+
 Loaded from ``_config.yml`` (``sphinx.local_extensions``, as ``book.frames``); ``benchmarks/book_weight.py``
 measures what a page weighs.
 """
@@ -21,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import io
 import json
 import os
@@ -32,6 +44,11 @@ from PIL import Image
 FRAMES_DIR = Path("_images") / "frames"
 FRAME_LIST = re.compile(r'(<script type="application/json" class="anim-frames">)(.*?)(</script>)', re.S)
 DATA_URI = re.compile(r"^data:image/(png|jpeg|webp|gif);base64,(.*)$", re.S)
+PLAYER_IMG = re.compile(r'(<img id="player-[0-9a-f]+" src=")(data:image/[a-z]+;base64,[^"]*)(")')
+IMG_TAG = re.compile(r'<img\b[^>]*?\ssrc="(?!data:|[a-z]+:|/)([^"]+)"[^>]*>')
+# A rule of Sphinx's pygments.css: [html[data-theme="MODE"] ].highlight[ .TOKEN] { BODY }
+STYLE_RULE = re.compile(r'^((?:html\[data-theme="\w+"\] )?)\.highlight(?: \.(\w+))? \{([^}]*)\}', re.M)
+CODE_BLOCK = re.compile(r'<div class="highlight"><pre>.*?</pre></div>', re.S)
 PALETTE_COLOURS = 256
 
 
@@ -49,14 +66,61 @@ def frame_url(uri: str, outdir: Path, page_dir: Path) -> str:
 
 
 def externalise_frames(page: str, outdir: Path, page_dir: Path) -> str:
-    """The page with every player's frame list pointing at frame files instead of holding the frames."""
+    """The page with every player's frames as files: its frame list, and its first frame's ``<img>``."""
 
     def rewrite(match: re.Match) -> str:
         frames = json.loads(match.group(2))
         urls = [frame_url(uri, outdir, page_dir) for uri in frames]
         return match.group(1) + json.dumps(urls) + match.group(3)
 
-    return FRAME_LIST.sub(rewrite, page)
+    def first_frame(match: re.Match) -> str:
+        return match.group(1) + frame_url(match.group(2), outdir, page_dir) + match.group(3)
+
+    return PLAYER_IMG.sub(first_frame, FRAME_LIST.sub(rewrite, page))
+
+
+def lazy_images(page: str, outdir: Path, page_dir: Path) -> str:
+    """Every ``<img>`` of a file in the book's output, with its size and ``loading="lazy"``.
+
+    An image that already says how it loads, or whose file is not under ``outdir``, is left alone.
+    """
+
+    def lazy(match: re.Match) -> str:
+        tag = match.group(0)
+        if " loading=" in tag:
+            return tag
+        path = (page_dir / html.unescape(match.group(1))).resolve()
+        if not path.is_relative_to(outdir.resolve()) or not path.is_file():
+            return tag
+        size = ""
+        if " width=" not in tag:
+            with Image.open(path) as image:
+                size = f' width="{image.width}" height="{image.height}"'
+        return tag[:-1].rstrip("/ ") + f'{size} loading="lazy" decoding="async">'
+
+    return IMG_TAG.sub(lazy, page)
+
+
+def plain_token_classes(pygments_css: str) -> set[str]:
+    """The Pygments token classes styled with nothing but the code block's own colour, in every colour mode."""
+    base, styled = {}, {}
+    for mode, token, body in STYLE_RULE.findall(pygments_css):
+        body = body.strip().rstrip(";").strip()
+        if token:
+            styled.setdefault(token, {})[mode] = body
+        elif (colour := re.fullmatch(r"(?:background: [^;]+; )?color: (#[0-9A-Fa-f]+)", body)) is not None:
+            base[mode] = f"color: {colour.group(1)}"
+    if not base:
+        return set()
+    return {token for token, rules in styled.items() if all(rules.get(mode) == body for mode, body in base.items())}
+
+
+def plain_code(page: str, classes: set[str]) -> str:
+    """The page with the ``<span>`` of every token of ``classes`` in its highlighted code dropped (text kept)."""
+    if not classes:
+        return page
+    token = re.compile(r'<span class="(?:' + "|".join(map(re.escape, sorted(classes))) + r')">([^<]*)</span>')
+    return CODE_BLOCK.sub(lambda block: token.sub(r"\1", block.group(0)), page)
 
 
 def palette_png(path: Path) -> bool:
@@ -81,17 +145,30 @@ def palette_png(path: Path) -> bool:
 
 def lighten(outdir: Path) -> tuple[int, int]:
     """Rewrite every HTML page's players and every figure under ``outdir``; (pages, figures) changed."""
+    figures = sum(palette_png(path) for path in sorted((outdir / "_images").glob("*.png")))
     pages = 0
     for page_path in sorted(outdir.rglob("*.html")):
         text = page_path.read_text(encoding="utf-8")
-        if 'class="anim-frames"' not in text:
-            continue
-        new = externalise_frames(text, outdir, page_path.parent)
+        new = externalise_frames(text, outdir, page_path.parent) if 'class="anim-frames"' in text else text
+        new = lazy_images(new, outdir, page_path.parent)
         if new != text:
             page_path.write_text(new, encoding="utf-8")
             pages += 1
-    figures = sum(palette_png(path) for path in sorted((outdir / "_images").glob("*.png")))
     return pages, figures
+
+
+def plain_code_in_pages(outdir: Path) -> int:
+    """Drop the code spans that style nothing (:func:`plain_code`) from every page under ``outdir``; pages changed."""
+    css = outdir / "_static" / "pygments.css"
+    classes = plain_token_classes(css.read_text(encoding="utf-8")) if css.is_file() else set()
+    pages = 0
+    for page_path in sorted(outdir.rglob("*.html")) if classes else ():
+        text = page_path.read_text(encoding="utf-8")
+        new = plain_code(text, classes)
+        if new != text:
+            page_path.write_text(new, encoding="utf-8")
+            pages += 1
+    return pages
 
 
 def _build_finished(app, exception) -> None:
@@ -99,6 +176,14 @@ def _build_finished(app, exception) -> None:
         lighten(Path(app.outdir))
 
 
+def _code_finished(app, exception) -> None:
+    if exception is None and app.builder.format == "html":
+        plain_code_in_pages(Path(app.outdir))
+
+
 def setup(app) -> dict:
     app.connect("build-finished", _build_finished)
+    # After the theme's own build-finished handler, which writes the light and dark colours into
+    # pygments.css (pydata-sphinx-theme): the classes are read from what the reader gets.
+    app.connect("build-finished", _code_finished, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -70,6 +70,19 @@ def test_chapter_page_has_no_error_and_no_empty_output(book, slug):
     assert f"{slug}.ipynb" in page, "the page should offer the notebook for download"
 
 
+def test_built_pages_load_figures_lazily_and_keep_code_markup_plain(book):
+    """book/frames.py on the built book: every figure lazy with its size, no code span that styles nothing."""
+    for slug in CHAPTERS:
+        page = (book / "chapters" / slug / f"{slug}.html").read_text()
+        images = re.findall(r"<img\b[^>]*>", page)
+        assert images, f"{slug}: no figure on the page"
+        eager = [tag[:120] for tag in images if not re.search(r' width="\d+" height="\d+".* loading="lazy"', tag)]
+        assert not eager, f"{slug}: figures without their size or loading lazily: {eager}"
+        assert 'class="highlight' in page and '<span class="k">' in page, f"{slug}: highlighted code is gone"
+        for token in ("n", "p", "w"):  # the block's own colour in both modes (pydata-sphinx-theme's a11y styles)
+            assert f'<span class="{token}">' not in page, f"{slug}: code still wraps .{token} tokens in a span"
+
+
 def test_intro_and_errata_pages(book):
     intro = (book / "intro.html").read_text()
     for slug in CHAPTERS:
@@ -101,16 +114,69 @@ def test_frames_move_out_of_the_page_once_per_content(tmp_path):
     first, second = (
         "data:image/png;base64," + base64.b64encode(_png(colour=c)).decode() for c in ((1, 2, 3), (4, 5, 6))
     )
-    page = f'<p>x</p><script type="application/json" class="anim-frames">{json.dumps([first, second, first])}</script>'
+    player = '<img id="player-0123abcd" src="{}" width="120" height="60" alt="a">'
+    page = player.format(first) + (
+        f'<p>x</p><script type="application/json" class="anim-frames">{json.dumps([first, second, first])}</script>'
+    )
     page_dir = tmp_path / "chapters" / "a"
     page_dir.mkdir(parents=True)
     out = externalise_frames(page, tmp_path, page_dir)
-    urls = json.loads(out.split(">", 3)[3].split("<")[0])
+    urls = json.loads(out.split(">", 4)[4].split("<")[0])
+    assert out.startswith(player.format(urls[0])), "the first frame's <img> shows the first frame's file"
     assert urls[0] == urls[2] != urls[1] and all(u.startswith("../../_images/frames/") for u in urls)
     assert sorted(p.read_bytes() for p in (tmp_path / "_images" / "frames").iterdir()) == sorted(
         base64.b64decode(u.split(",")[1]) for u in (first, second)
     )
     assert externalise_frames(out, tmp_path, page_dir) == out, "a second build must leave the page as it is"
+
+
+def test_figures_load_lazily_with_their_size(tmp_path):
+    from book.frames import lazy_images
+
+    (tmp_path / "_images").mkdir()
+    (tmp_path / "_images" / "f.png").write_bytes(_png())
+    page_dir = tmp_path / "chapters" / "a"
+    page_dir.mkdir(parents=True)
+    page = (
+        '<img alt="a figure" src="../../_images/f.png"><img src="../../_images/missing.png">'
+        '<img src="https://example.org/x.png"><img src="../../_images/f.png" loading="eager">'
+    )
+    out = lazy_images(page, tmp_path, page_dir)
+    lazy = ' width="120" height="60" loading="lazy" decoding="async">'
+    assert out.startswith('<img alt="a figure" src="../../_images/f.png"' + lazy)
+    assert out.endswith(page[len('<img alt="a figure" src="../../_images/f.png">') :]), (
+        "a missing file, another site's image and an image that says how it loads are left alone"
+    )
+    assert lazy_images(out, tmp_path, page_dir) == out, "a second build must leave the page as it is"
+
+
+PYGMENTS_CSS = """\
+html[data-theme="light"] .highlight { background: #fefefe; color: #080808 }
+html[data-theme="light"] .highlight .k { color: #6730C5 } /* Keyword */
+html[data-theme="light"] .highlight .n { color: #080808 } /* Name */
+html[data-theme="light"] .highlight .p { color: #080808 } /* Punctuation */
+html[data-theme="light"] .highlight .nb { color: #080808; font-weight: bold } /* Name.Builtin */
+html[data-theme="dark"] .highlight { background: #2b2b2b; color: #F8F8F2 }
+html[data-theme="dark"] .highlight .k { color: #DCC6E0 } /* Keyword */
+html[data-theme="dark"] .highlight .n { color: #F8F8F2 } /* Name */
+html[data-theme="dark"] .highlight .p { color: #FFFFFF } /* Punctuation */
+html[data-theme="dark"] .highlight .nb { color: #F8F8F2 } /* Name.Builtin */
+"""
+
+
+def test_code_drops_only_the_spans_that_style_nothing():
+    from book.frames import plain_code, plain_token_classes
+
+    classes = plain_token_classes(PYGMENTS_CSS)
+    # .p differs in dark mode, .nb is bold, .k is coloured: only .n is the block's own colour in both modes.
+    assert classes == {"n"}
+    code = (
+        '<div class="highlight"><pre><span class="k">def</span> <span class="n">f</span>'
+        '<span class="p">(</span></pre></div>'
+    )
+    prose = '<p><span class="n">kept outside code</span></p>'
+    assert plain_code(code + prose, classes) == code.replace('<span class="n">f</span>', "f") + prose
+    assert plain_token_classes("") == set(), "without the stylesheet every span stays"
 
 
 def test_figures_get_a_palette_unless_transparent(tmp_path):

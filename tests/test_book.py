@@ -4,16 +4,15 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from browser.book import built_book
 from conftest import CHAPTERS
 
 from autograder import notebooks as nbs
 
 
 @pytest.fixture(scope="module")
-def book():
-    """The HTML of the session's one strict build (shared with the browser tests)."""
-    return built_book()
+def book(book_html):
+    """The HTML of the run's one strict build (tests/conftest.py; shared with the browser tests)."""
+    return book_html
 
 
 def test_toc_lists_every_chapter():

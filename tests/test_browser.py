@@ -55,9 +55,9 @@ def browser_context(chromium_browser):
 
 
 @pytest.fixture(scope="session")
-def origin(browser_context):
+def origin(browser_context, book_html):
     """The URL of the built book, served for the whole session (the browser is checked first)."""
-    with BookServer(book.built_book()) as url:
+    with BookServer(book_html) as url:
         yield url
 
 
@@ -458,15 +458,9 @@ def test_demos_raise_no_error_under_keyboard_and_pointer(browser_context, origin
 
 
 @pytest.fixture(scope="session")
-def sample_summary(browser_context, tmp_path_factory):
-    """The sample class graded once (in the sandbox where this machine has one): its summary.html."""
-    import io
-
-    from autograder.grade import grade
-    from autograder.sandbox import available
-
-    out = tmp_path_factory.mktemp("sample-grades")
-    grade(book.ROOT / "sample_class", out, jobs=2, sandbox=available() is None, progress=io.StringIO())
+def sample_summary(browser_context, sample_grades):
+    """The summary.html of the sample class, graded once per run (tests/conftest.py, shared with test_grader.py)."""
+    out, _, _ = sample_grades
     return out / "summary.html"
 
 

@@ -29,16 +29,6 @@ def cli(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True)
 
 
-@pytest.fixture(scope="module")
-def sample_grades(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sample-grades")
-    done = cli("grade", "sample_class", "--out", str(out), "--jobs", "2", *sandbox_flags())
-    assert done.returncode == 0, done.stderr
-    with open(out / "grades.csv", newline="") as f:
-        rows = {(r["student_id"], r["chapter"]): r for r in csv.DictReader(f)}
-    return out, rows, done.stdout
-
-
 def test_sample_class_is_in_sync_with_the_release(tmp_path):
     build(tmp_path / "sample_class")
 

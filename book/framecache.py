@@ -10,13 +10,14 @@ or a student's) run :func:`install` silently before the notebook: once a cell ha
 draws the frames only on a miss, storing them then.
 
 The key (:func:`frame_key`) is a hash of everything the frames depend on: the source of every
-cell the kernel has run so far (IPython's input history; the cell that makes the player
-included), the notebook's reference data (``metadata.course``, hashed by the build), the
-ordinal of this player in the run, the player's simple arguments and the source of its
-``__init__``, and the drawing environment (the versions of Python, numpy, matplotlib and its
-FreeType, Pillow; matplotlib's ``rcParams`` when the player is made; the fonts matplotlib
-knows). What a hit restores is the instance's attributes exactly as ``__init__`` set them, so
-the player's HTML is byte for byte the drawn one's (``tests/test_frame_cache.py``).
+cell the kernel has run so far (IPython's input history), and of the cell that makes the player
+as far as it has run (:func:`run_so_far`: a line after the player's cannot have changed it);
+the notebook's reference data (``metadata.course``, hashed by the build); the ordinal of
+this player in the run, the player's simple arguments and the source of its ``__init__``;
+and the drawing environment (the versions of Python, numpy, matplotlib and its FreeType,
+Pillow; matplotlib's ``rcParams`` when the player is made; the fonts matplotlib knows). What a
+hit restores is the instance's attributes exactly as ``__init__`` set them, so the player's
+HTML is byte for byte the drawn one's (``tests/test_frame_cache.py``).
 
 The store is one JSON file per key, ``<key>.json``: a first line with the SHA-256 of the rest,
 then the attributes. It is written aside and renamed into place, so a half-written entry is
@@ -35,6 +36,7 @@ import contextlib
 import hashlib
 import inspect
 import json
+import linecache
 import os
 import sys
 import tempfile
@@ -186,6 +188,44 @@ def source_of(function) -> str:
         return getattr(getattr(function, "__code__", None), "co_code", b"").hex()
 
 
+def run_so_far(cell: str, line: int) -> str:
+    """The part of a running cell that can have run when its line ``line`` (1-based) is running.
+
+    That is the cell up to the end of the statement running at that line, or of the outermost
+    loop around it (a loop's later lines ran in its earlier rounds). What comes after cannot have
+    run yet, so it cannot change what a player made at that line draws. The whole cell when the
+    line is in none of its statements, or the cell does not parse.
+    """
+    import ast
+
+    try:
+        running = [
+            node
+            for node in ast.walk(ast.parse(cell))
+            if isinstance(node, ast.stmt) and node.lineno <= line <= (node.end_lineno or node.lineno)
+        ]
+    except (SyntaxError, ValueError):
+        return cell
+    if not running:
+        return cell
+    loops = [node for node in running if isinstance(node, (ast.For, ast.AsyncFor, ast.While))]
+    end = max(node.end_lineno or node.lineno for node in [min(running, key=lambda n: n.end_lineno - n.lineno), *loops])
+    return "".join(cell.splitlines(keepends=True)[:end])
+
+
+def cells_run(ip) -> list[str]:
+    """The code this kernel has run so far: every earlier cell whole, and the running cell as far as it got."""
+    raw = list(ip.history_manager.input_hist_raw)
+    running = ip.history_manager.input_hist_parsed[-1]  # the code Python runs (IPython's transformed cell)
+    frame = sys._getframe(1)
+    while frame is not None:  # the running cell's top-level frame: the line it is at
+        code = frame.f_code
+        if code.co_name == "<module>" and "".join(linecache.getlines(code.co_filename)).rstrip() == running.rstrip():
+            return [*raw[:-1], run_so_far(running, frame.f_lineno)]
+        frame = frame.f_back
+    return raw  # not found: the whole running cell (it may change the frames, as far as this knows)
+
+
 def install(ip, store: str, course: str) -> None:
     """In the kernel: from now on, every ``Player`` a cell defines looks its frames up in ``store`` first."""
     seen = {"players": 0, "environment": None}
@@ -200,7 +240,7 @@ def install(ip, store: str, course: str) -> None:
                     seen["environment"] = drawing_environment()
                 simple = [repr(a) for a in args if isinstance(a, SIMPLE)]
                 simple += [f"{k}={v!r}" for k, v in sorted(kwargs.items()) if isinstance(v, SIMPLE)]
-                sources = ip.history_manager.input_hist_raw
+                sources = cells_run(ip)
                 environment, init = seen["environment"], source_of(drawn_init)
                 key = frame_key(sources, course, ordinal, simple, init, environment, rc_params())
             except Exception:  # no key, no cache: the player is drawn as it would be without one

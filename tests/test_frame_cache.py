@@ -63,6 +63,45 @@ def test_the_kernel_reads_every_version_the_key_names():
     assert environment["matplotlib"] == matplotlib.__version__
 
 
+CELL = """\
+x = 1
+if x:
+    p = Player(
+        fig, update, 3)
+    y = 2
+else:
+    y = 3
+z = 4
+"""
+
+
+@pytest.mark.parametrize(
+    ("line", "run"),
+    [
+        (1, "x = 1\n"),
+        (3, "".join(CELL.splitlines(keepends=True)[:4])),  # the whole statement, though it starts at line 3
+        (4, "".join(CELL.splitlines(keepends=True)[:4])),
+        (8, CELL),
+    ],
+)
+def test_what_a_cell_has_run_ends_with_the_running_statement(line, run):
+    assert framecache.run_so_far(CELL, line) == run
+
+
+def test_a_loop_counts_whole_since_its_later_lines_ran_in_earlier_rounds():
+    cell = "for i in range(3):\n    p = Player(fig, update, i)\n    x = i\nz = 1\n"
+    assert framecache.run_so_far(cell, 2) == "for i in range(3):\n    p = Player(fig, update, i)\n    x = i\n"
+    nested = "for i in range(3):\n    if i:\n        p = Player(fig, update, i)\n    x = i\nz = 1\n"
+    assert framecache.run_so_far(nested, 3).endswith("    x = i\n")
+    while_loop = "while go():\n    p = Player(fig, update, 3)\n    go = stop\n"
+    assert framecache.run_so_far(while_loop, 2) == while_loop
+
+
+def test_a_cell_that_does_not_parse_counts_whole():
+    assert framecache.run_so_far("p = Player(\n%magic", 1) == "p = Player(\n%magic"
+    assert framecache.run_so_far("x = 1\n", 7) == "x = 1\n"
+
+
 STATE = {"frames": ["data:image/png;base64,AAAA", "data:image/png;base64,BBBB"], "texts": ["a", "b"], "size": (8, 4)}
 
 
@@ -169,9 +208,10 @@ def demo_notebook(*extra_cells: str):
 
 def test_a_player_is_drawn_once_and_again_when_code_before_it_changes(tmp_path):
     same = demo_notebook("x = 1", DEMO)
+    later = demo_notebook("x = 1", DEMO + "# a line after the player: what it draws cannot change\nx = 3\n")
     edited = demo_notebook("x = 2", DEMO)  # a cell before the player changed
     paths = []
-    for name, nb in [("first", same), ("again", same), ("edited", edited)]:
+    for name, nb in [("first", same), ("again", later), ("edited", edited)]:
         nbformat.write(nb, tmp_path / f"{name}.ipynb")
         paths.append(str(tmp_path / f"{name}.ipynb"))
     done = subprocess.run(

@@ -15,6 +15,10 @@ result in the cache exactly as MyST-NB would (``jupyter_cache.executors.utils.si
 the same timeout and ``allow_errors``). MyST-NB then finds every notebook in the cache. A
 notebook whose run failed is not stored: MyST-NB runs it again itself and reports the error
 as it always does.
+
+Every run, parallel or MyST-NB's own, uses :class:`BookClient`: the headless client, whose
+kernels also keep the players' frames in a store beside jupyter-cache (``book/framecache.py``),
+so that a notebook run again after an edit draws again only the players the edit can change.
 """
 
 from __future__ import annotations
@@ -23,14 +27,50 @@ import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
+from typing import ClassVar
 
 import nbclient.client
 import nbformat
 from sphinx.util import logging
 
 from autograder.execution import HeadlessClient
+from book import framecache
 
 LOGGER = logging.getLogger(__name__)
+
+
+class BookClient(HeadlessClient):
+    """The book build's client: headless, and its kernels reuse the players' frames from ``frame_store``.
+
+    ``frame_store`` is the folder of the frame store (set by the build, see
+    :func:`use_frame_store`); while it is None, this client is the headless one. Only the book
+    build uses this class: the release and the grader run :class:`HeadlessClient` itself.
+    """
+
+    frame_store: ClassVar[Path | None] = None
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        if self.frame_store is not None:
+            await self.install_frame_cache(self.frame_store)
+        return kc
+
+    async def install_frame_cache(self, store: Path) -> bool:
+        """Run the frame cache's set-up silently in the kernel (no output, no history); False if it failed."""
+        assert self.kc is not None
+        msg_id = self.kc.execute(framecache.setup_code(store, self.nb), silent=True, store_history=False)
+        reply = await self.async_wait_for_reply(msg_id)
+        ok = reply is not None and reply["content"].get("status") == "ok"
+        if not ok:  # the notebook still runs, drawing every frame: a slower build, not a failed one (-W)
+            LOGGER.info(f"the frame cache could not be set up in the kernel: {reply and reply['content']}")
+        return ok
+
+
+def use_frame_store(nb_config) -> Path:
+    """Point :class:`BookClient` at the frame store beside jupyter-cache's folder; return it."""
+    cache = Path(nb_config.execution_cache_path or ".jupyter_cache").resolve()
+    BookClient.frame_store = cache.parent / framecache.STORE_NAME
+    return BookClient.frame_store
 
 
 def stale_notebooks(env, docnames, cache, nb_config) -> list[tuple[str, Path, nbformat.NotebookNode]]:
@@ -83,6 +123,8 @@ def run_notebook(nb, path: Path, nb_config):
 def execute_in_parallel(app, env, docnames) -> None:
     """Fill jupyter-cache with the notebooks Sphinx is about to read, several at a time."""
     nb_config = getattr(env, "mystnb_config", None)
+    if nb_config is not None:
+        use_frame_store(nb_config)
     if nb_config is None or nb_config.execution_mode != "cache" or nb_config.execution_in_temp:
         return  # only the course's own setting (cache, run in the notebook's folder) is sped up
     from jupyter_cache import get_cache
@@ -111,9 +153,19 @@ def execute_in_parallel(app, env, docnames) -> None:
             )
 
 
+def prune_frame_store(app, exception) -> None:
+    """After a build: drop the frame store's entries unused for a month, and the oldest beyond its size cap."""
+    store, BookClient.frame_store = BookClient.frame_store, None
+    if store is not None:
+        dropped = framecache.prune(store)
+        if dropped:
+            LOGGER.info(f"frame store: {dropped} old entries removed from {store}")
+
+
 def setup(app) -> dict:
-    nbclient.client.NotebookClient = HeadlessClient
+    nbclient.client.NotebookClient = BookClient
     if app is not None:
         app.add_config_value("course_execution_jobs", 0, "env", [int])
         app.connect("env-before-read-docs", execute_in_parallel)
+        app.connect("build-finished", prune_frame_store)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -105,7 +105,13 @@ _SETTLE = r"""
 async (timeoutMs) => {
   const deadline = Date.now() + timeoutMs;
   const wait = ms => new Promise(r => setTimeout(r, ms));
-  const eager = [...document.images].filter(i => i.loading !== 'lazy');
+  // Every image the browser loads at once, and a lazy one in the first screen (book/frames.py
+  // makes every figure lazy: the browser fetches those near the screen, the others on scrolling).
+  const inView = i => {
+    const r = i.getBoundingClientRect();
+    return r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth;
+  };
+  const eager = [...document.images].filter(i => i.loading !== 'lazy' || inView(i));
   await Promise.all(eager.map(i => i.complete ? null : new Promise(r => {
     i.addEventListener('load', r); i.addEventListener('error', r);
   })));

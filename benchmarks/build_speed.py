@@ -69,6 +69,8 @@ def toc_chapters(src: Path) -> list[str]:
 def copy_sources(dest: Path) -> Path:
     src = dest / "book-src"
     shutil.copytree(ROOT, src, ignore=lambda d, names: [n for n in names if n in SKIP])
+    if (ROOT / "node_modules").is_dir():  # book/typeset.py typesets the math with node_modules' MathJax
+        (src / "node_modules").symlink_to(ROOT / "node_modules")
     return src
 
 

@@ -229,7 +229,9 @@ def test_static_demo_moves_without_a_kernel(tab, origin, slug):
             f"{slug}, animation {i + 1}: the slider did not move"
         )
         assert last not in (first, second), f"{slug}, animation {i + 1}: moving the slider does not change the picture"
-        img.evaluate("i => i.complete || new Promise(r => { i.onload = i.onerror = r; })")  # a frame file loading
+        img.evaluate(  # a frame file loading (the picture is lazy: book/frames.py)
+            "i => { i.loading = 'eager'; return i.complete || new Promise(r => { i.onload = i.onerror = r; }); }"
+        )
         assert img.evaluate("i => i.complete && i.naturalWidth > 0"), (
             f"{slug}, animation {i + 1}: a frame does not load"
         )

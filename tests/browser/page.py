@@ -91,7 +91,10 @@ async () => {
 
 _SETTLE = r"""
 async () => {
+  // The build makes every figure lazy (book/frames.py): the browser would fetch the ones far below
+  // the screen only on scrolling. A visit checks that every image loads, so it asks for all of them.
   const imgs = [...document.images];
+  for (const i of imgs) if (i.loading === 'lazy') i.loading = 'eager';
   await Promise.all(imgs.map(i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; })));
   // Math typeset at build time (book/typeset.py) is there already; a build without node loads MathJax.
   if (document.querySelector('.math') && document.querySelector('script[src*="tex-mml-chtml"]')) {

@@ -23,6 +23,7 @@ if __package__ in (None, ""):  # run as a script: make `browser` importable
 
 from browser import book, chromium, figure_views
 from browser.cdn import Router
+from browser.page import _SETTLE
 from browser.server import BookServer
 
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
@@ -55,7 +56,7 @@ def shoot(context, origin: str, slug: str, width: int, out: Path) -> dict:
     page.route("**/*", Router(origin))
     try:
         page.goto(origin + f"chapters/{slug}/{slug}.html")
-        page.evaluate("async () => { if (window.MathJax && MathJax.startup) await MathJax.startup.promise; }")
+        page.evaluate(_SETTLE)  # every figure loaded (they are lazy), the math typeset
         page.screenshot(path=out / f"{slug}-{width}-top.png")
         figures = page.locator("div.cell_output:not(:has(div.animation)) img")
         if figures.count():

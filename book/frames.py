@@ -94,8 +94,11 @@ def lazy_images(page: str, outdir: Path, page_dir: Path) -> str:
             return tag
         size = ""
         if " width=" not in tag:
-            with Image.open(path) as image:
-                size = f' width="{image.width}" height="{image.height}"'
+            try:
+                with Image.open(path) as image:
+                    size = f' width="{image.width}" height="{image.height}"'
+            except (OSError, ValueError):  # not a raster image Pillow reads (an SVG logo): left as it is
+                return tag
         return tag[:-1].rstrip("/ ") + f'{size} loading="lazy" decoding="async">'
 
     return IMG_TAG.sub(lazy, page)

@@ -134,17 +134,19 @@ def test_figures_load_lazily_with_their_size(tmp_path):
 
     (tmp_path / "_images").mkdir()
     (tmp_path / "_images" / "f.png").write_bytes(_png())
+    (tmp_path / "_images" / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
     page_dir = tmp_path / "chapters" / "a"
     page_dir.mkdir(parents=True)
     page = (
         '<img alt="a figure" src="../../_images/f.png"><img src="../../_images/missing.png">'
         '<img src="https://example.org/x.png"><img src="../../_images/f.png" loading="eager">'
+        '<img src="../../_images/logo.svg">'
     )
     out = lazy_images(page, tmp_path, page_dir)
     lazy = ' width="120" height="60" loading="lazy" decoding="async">'
     assert out.startswith('<img alt="a figure" src="../../_images/f.png"' + lazy)
     assert out.endswith(page[len('<img alt="a figure" src="../../_images/f.png">') :]), (
-        "a missing file, another site's image and an image that says how it loads are left alone"
+        "a missing file, another site's image, one that says how it loads and an SVG are left alone"
     )
     assert lazy_images(out, tmp_path, page_dir) == out, "a second build must leave the page as it is"
 

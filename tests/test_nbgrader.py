@@ -166,8 +166,18 @@ def test_generate_assignment_writes_the_course_release_and_leaves_git_clean(cour
             assert (folder / name).read_bytes() == (nbs.ROOT / "chapters" / SLUG / name).read_bytes(), folder / name
 
 
+# ipykernel's own race when nbgrader shuts a kernel down while it flushes (seen once in CI on two
+# xdist workers): not the course's configuration, so not noise this test is about. Any other
+# traceback still is.
+KERNEL_SHUTDOWN_RACE = re.compile(
+    r"ERROR:tornado\.general:Uncaught exception in ZMQStream callback\n"
+    r"Traceback \(most recent call last\):\n(?: .*\n)+?zmq\.error\.ZMQError: Socket operation on non-socket\n?"
+)
+
+
 def test_every_command_runs_without_noise(course):
     for command, log in course["logs"].items():
+        log = KERNEL_SHUTDOWN_RACE.sub("", log)
         found = [n for n in NOISE if n in log and command != "git status"]
         assert not found, f"{command} logged {found}:\n{log}"
 

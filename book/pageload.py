@@ -62,6 +62,10 @@ FONTAWESOME_SCRIPT = re.compile(
 )
 # Files the head waits for, put into the page when small (inline_small_files).
 INLINE_MAX = 4096
+# A CSS comment: an inlined stylesheet goes into every page without its comments (course.css says
+# why each rule is there, for its readers, not for a phone's link). Strings holding "/*" are not
+# handled: the small stylesheets inlined here have none, and test_book checks course.css.
+CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 STYLESHEET = re.compile(r'<link rel="stylesheet" type="text/css" href="([^"?]*_static/[\w./-]+\.css)(?:\?[^"]*)?" />')
 DOCUMENTATION_OPTIONS = re.compile(r'<script src="([^"?]*_static/documentation_options\.js)(?:\?[^"]*)?"></script>')
 THEME_CSS = re.compile(r'<link href="([^"?]*_static)/styles/theme\.css(?:\?[^"]*)?" rel="stylesheet" />')
@@ -212,11 +216,15 @@ def lighten(page: str, packs: dict | None = None, search_page: bool = False) -> 
 def _inline_file(match: re.Match, page_dir: Path, tag: str) -> str:
     """`<tag>` holding the small file the matched element loads, or the element as it was."""
     file = page_dir / match.group(1)
-    if not file.is_file() or file.stat().st_size > INLINE_MAX:
+    if not file.is_file() or file.stat().st_size > 4 * INLINE_MAX:
         return match.group(0)
     text = file.read_text(encoding="utf-8")
-    if tag == "style" and ("url(" in text or "@import" in text):
-        return match.group(0)  # its relative addresses would change meaning
+    if tag == "style":
+        if "url(" in text or "@import" in text:
+            return match.group(0)  # its relative addresses would change meaning
+        text = re.sub(r"\n\s*\n", "\n", CSS_COMMENT.sub("", text))
+    if len(text.strip().encode()) > INLINE_MAX:
+        return match.group(0)
     return f"<{tag}>{text.strip()}</{tag}>"
 
 

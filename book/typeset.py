@@ -10,6 +10,13 @@ processHtmlClass, ignoreHtmlClass), and typesets what the browser would have typ
 with a font cache shared by the page's formulas, each with MathJax's assistive MathML for
 screen readers. The page then loses MathJax's script and configuration.
 
+The typeset pages are kept in a store beside the build (``_build/.typeset_cache``), keyed on the
+page as Sphinx wrote it, ``typeset.mjs`` and the node and mathjax-full that ran it: a rebuild
+whose page came out the same (a touched notebook, or a chapter whose edit changed no output)
+takes the stored page, and its warnings, instead of running node again (2.5 s for a chapter on
+the 2-core machine). An entry is written aside and renamed into place, an unreadable one is a
+miss, and the store is pruned after each build as the frame store is (``book/framecache.py``).
+
 Without node, or without ``node_modules/mathjax-full`` (``npm ci`` installs it), the build says
 so in one info line and the pages keep loading MathJax, which typesets in the browser as before.
 
@@ -18,18 +25,24 @@ Loaded from ``_config.yml`` (``sphinx.local_extensions``, as ``book.typeset``).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from sphinx.util import logging
 
+from book import framecache
 from book.pageload import MATHJAX_CONFIG, MATHJAX_SCRIPT
 
 SCRIPT = Path(__file__).with_name("typeset.mjs")
 # typeset.mjs finds mathjax-full as node does, from its own folder up: the course's node_modules.
 MATHJAX_FULL = SCRIPT.parent.parent / "node_modules" / "mathjax-full"
+STORE_NAME = ".typeset_cache"  # beside the HTML folder: _build/.typeset_cache
+STORE_MAX_BYTES = 64 * 2**20  # about ten builds' worth of chapter pages
 
 logger = logging.getLogger(__name__)
 
@@ -57,19 +70,77 @@ def without_mathjax(page: str) -> str:
     return MATHJAX_CONFIG.sub("", MATHJAX_SCRIPT.sub("", page))
 
 
-def typeset(pages: list[Path], command: list[str]) -> list[dict]:
+def tool_key(command: list[str], mathjax_full: Path = MATHJAX_FULL) -> str:
+    """A hash of what typesets: the command, typeset.mjs, node's executable and mathjax-full's version."""
+    digest = hashlib.sha256(json.dumps(command).encode())
+    digest.update(SCRIPT.read_bytes())
+    for file in (Path(command[0]), mathjax_full / "package.json"):
+        try:
+            stat = Path(shutil.which(str(file)) or file).resolve().stat()
+            digest.update(f"{file}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+            if file.name == "package.json":
+                digest.update(file.read_bytes())
+        except OSError:
+            digest.update(f"{file}:missing".encode())
+    return digest.hexdigest()
+
+
+def _stored(store: Path, key: str) -> dict | None:
+    """The entry under `key` ({page, report}), or None when there is none or it cannot be read."""
+    path = store / f"{key}.json"
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        if entry.get("key") != key or not isinstance(entry.get("page"), str) or not isinstance(entry.get("report"), dict):
+            return None
+        os.utime(path)  # recently used: pruned last
+        return entry
+    except (OSError, ValueError):
+        return None
+
+
+def _store(store: Path, key: str, page: str, report: dict) -> None:
+    """Write the entry aside and rename it into place; a store that cannot be written is no error."""
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=store, prefix=".", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump({"key": key, "report": report, "page": page}, out)
+        os.replace(temp, store / f"{key}.json")
+    except OSError:
+        pass
+
+
+def typeset(pages: list[Path], command: list[str], store: Path | None = None) -> list[dict]:
     """Typeset `pages` in place with one run of `command`; their reports ({page, formulas, errors}).
 
     A page is rewritten only when node has typeset it whole; MathJax's script then leaves it.
-    Raises subprocess.CalledProcessError if node fails.
+    With a `store`, a page that comes out of Sphinx as it did before is taken from it, and node
+    runs only for the others (not at all when there are none). Raises
+    subprocess.CalledProcessError if node fails.
     """
-    if not pages:
-        return []
-    done = subprocess.run([*command, *map(str, pages)], capture_output=True, text=True, check=True)
-    reports = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    for report in reports:
+    reports, todo, keys = [], [], {}
+    tools = tool_key(command) if store is not None else ""
+    for page in pages:
+        if store is None:
+            todo.append(page)
+            continue
+        keys[page] = key = hashlib.sha256((tools + page.read_text(encoding="utf-8")).encode()).hexdigest()
+        entry = _stored(store, key)
+        if entry is None:
+            todo.append(page)
+        else:
+            page.write_text(entry["page"], encoding="utf-8")
+            reports.append({**entry["report"], "page": str(page), "stored": True})
+    if not todo:
+        return reports
+    done = subprocess.run([*command, *map(str, todo)], capture_output=True, text=True, check=True)
+    for report in (json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")):
         page = Path(report["page"])
-        page.write_text(without_mathjax(page.read_text(encoding="utf-8")), encoding="utf-8")
+        text = without_mathjax(page.read_text(encoding="utf-8"))
+        page.write_text(text, encoding="utf-8")
+        reports.append(report)
+        if store is not None and page in keys:
+            _store(store, keys[page], text, {k: v for k, v in report.items() if k != "page"})
     return reports
 
 
@@ -83,17 +154,24 @@ def _build_finished(app, exception) -> None:
             "typeset their math in the browser with MathJax, as before"
         )
         return
-    pages = pages_with_mathjax(Path(app.outdir))
+    outdir = Path(app.outdir)
+    store = outdir.parent / STORE_NAME
     try:
-        reports = typeset(pages, command)
+        reports = typeset(pages_with_mathjax(outdir), command, store)
     except subprocess.CalledProcessError as failed:
         logger.warning("book.typeset: node could not typeset the math: %s", failed.stderr.strip()[-2000:])
         return
+    finally:
+        framecache.prune(store, max_bytes=STORE_MAX_BYTES)
     for report in reports:
         for error in report["errors"]:
             logger.warning("book.typeset: a TeX error in %s: %s", report["page"], error)
     formulas = sum(r["formulas"] for r in reports)
-    logger.info("book.typeset: %d formulas on %d pages typeset at build time", formulas, len(reports))
+    stored = sum(1 for r in reports if r.get("stored"))
+    logger.info(
+        "book.typeset: %d formulas on %d pages typeset at build time (%d pages as stored by an earlier build)",
+        formulas, len(reports), stored,
+    )
 
 
 def setup(app) -> dict:

@@ -1,9 +1,11 @@
 """The book builds strictly from the student release, and no page shows an error."""
 
 import re
+import subprocess
 from html.parser import HTMLParser
 
 import pytest
+import yaml
 from conftest import CHAPTERS
 
 from autograder import notebooks as nbs
@@ -196,6 +198,33 @@ def test_figures_get_a_palette_unless_transparent(tmp_path):
     assert not palette_png(clear), "a transparent image would lose its transparency"
 
 
+def test_a_figure_quantized_before_comes_from_the_store(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from book.frames import palette_png
+
+    store, figure = tmp_path / "store", tmp_path / "figure.png"
+    figure.write_bytes(_png())
+    assert palette_png(figure, store)
+    quantized = figure.read_bytes()
+    assert [p.read_bytes() for p in store.glob("*.png")] == [quantized]
+
+    def must_not_quantize(*args, **kwargs):
+        raise AssertionError("quantized again")
+
+    figure.write_bytes(_png())  # Sphinx copies the page's figure again
+    monkeypatch.setattr(Image.Image, "quantize", must_not_quantize)
+    assert palette_png(figure, store) and figure.read_bytes() == quantized, "the stored figure, byte for byte"
+    figure.write_bytes(_png(colour=(0, 0, 255, 255)))  # another figure is not the stored one
+    with pytest.raises(AssertionError, match="quantized again"):
+        palette_png(figure, store)
+    monkeypatch.undo()
+    for entry in store.glob("*.png"):
+        entry.write_bytes(quantized[:100])  # a write cut short: quantized anew, not copied
+    figure.write_bytes(_png())
+    assert palette_png(figure, store) and figure.read_bytes() == quantized
+
+
 def static_figure_cells(nb) -> list:
     """The cells that draw a static figure: a demo cell (`if DEMOS:`) that shows a matplotlib figure itself."""
     return [
@@ -237,6 +266,7 @@ THEME_HEAD = """<head>
   <link href="_static/styles/theme.css?digest=1" rel="stylesheet" />
   <link rel="stylesheet" type="text/css" href="_static/small.css?v=1" />
   <link rel="stylesheet" type="text/css" href="_static/big.css?v=1" />
+  <link rel="stylesheet" type="text/css" href="_static/commented.css?v=1" />
   <!-- So that users can add custom icons -->
   <script defer src="_static/scripts/fontawesome.js?digest=1"></script>
   <!-- Pre-loaded scripts that we'll load fully later -->
@@ -301,7 +331,8 @@ def test_small_files_go_into_the_page_and_the_icon_font_is_cut_to_what_css_draws
     static = tmp_path / "_static"
     (static / "styles").mkdir(parents=True)
     (static / "styles" / "theme.css").write_text('/* basic */\n@import "../basic.css";\n')
-    (static / "small.css").write_text("p { color: red; }")
+    (static / "small.css").write_text("/* why red */\np { color: red; }\n\n/* and why not\n   blue */\n")
+    (static / "commented.css").write_text("/* a long comment */" * 300 + "a { color: red; }")
     (static / "big.css").write_text("p { color: blue; }" * 400)
     (static / "documentation_options.js").write_text("const DOCUMENTATION_OPTIONS = {};")
     css = 'a.reference.download:before{content:"\uf019"}.fa-moon:before{content:"\\f186"}.x:after{content:\'\\f107\'}'
@@ -313,7 +344,8 @@ def test_small_files_go_into_the_page_and_the_icon_font_is_cut_to_what_css_draws
     assert inline_in_pages(tmp_path) == 1
     out = (tmp_path / "page.html").read_text()
     assert '<link href="_static/basic.css" rel="stylesheet" />' in out and "theme.css" not in out
-    assert "<style>p { color: red; }</style>" in out and "_static/big.css" in out
+    assert "<style>p { color: red; }</style>" in out and "_static/big.css" in out, "comments are dropped"
+    assert "<style>a { color: red; }</style>" in out, "a stylesheet is small enough once its comments are out"
     assert "<script>const DOCUMENTATION_OPTIONS = {};</script>" in out
     assert f"url(_static/vendor/fontawesome/webfonts/{SUBSET_FONT})" in out
     assert pseudo_icon_codepoints(css) == {0xF019, 0xF107}, "the .fa-moon rule draws an <i>, now an SVG"
@@ -331,6 +363,23 @@ def test_no_built_page_loads_font_awesome_js_or_leaves_an_icon_to_it(book):
         left = re.findall(r'<(?:i|span) class="[^"]*\bfa-[^"]*"[^>]*>\s*</(?:i|span)>', text)
         assert not left, f"{page.name}: icons only Font Awesome's script would draw: {left[:3]}"
     assert "searchindex.js" in (book / "search.html").read_text(encoding="utf-8")
+
+
+def test_course_css_goes_into_every_page_without_its_comments(book):
+    """course.css is on every page's critical path: inlined (one round trip less on Slow 4G), and
+    its comments, which say why each rule is there, stay in the source."""
+    from book.pageload import CSS_COMMENT
+
+    source = (nbs.ROOT / "book" / "_static" / "course.css").read_text(encoding="utf-8")
+    rules = CSS_COMMENT.sub("", source)
+    strings = re.findall(r'"[^"\n]*"', rules)
+    assert "content-visibility: auto" in rules and strings == re.findall(r'"[\w-]*"', rules), (
+        f"course.css holds a string CSS_COMMENT may have cut into (a /* in it): {strings}"
+    )
+    for page in [book / "intro.html", *sorted((book / "chapters").rglob("*.html"))]:
+        text = page.read_text(encoding="utf-8")
+        assert "course.css" not in text, f"{page.name} links course.css instead of holding it"
+        assert "content-visibility: auto" in text and "Layout fixes for the course book" not in text, page.name
 
 
 # ---------------------------------------------------------------- the math typeset at build time (book/typeset.py)
@@ -381,6 +430,42 @@ def test_typeset_page_has_svg_math_with_mathml_and_no_mathjax(tmp_path):
     assert pages_with_mathjax(tmp_path) == [], "a typeset page loads no MathJax, so a rebuild skips it"
 
 
+@pytest.mark.skipif(not __import__("book.typeset").typeset.typesetter(), reason="needs node and mathjax-full")
+def test_a_page_typeset_before_comes_from_the_store_with_its_warnings(tmp_path, monkeypatch):
+    from book import typeset as module
+    from book.typeset import typeset, typesetter
+
+    def node_must_not_run(*args, **kwargs):
+        raise subprocess.CalledProcessError(1, args[0])
+
+    store, page = tmp_path / "store", tmp_path / "page.html"
+    bad = MATH_PAGE.replace(r"\theta_i", r"\nosuchmacro")
+    page.write_text(bad, encoding="utf-8")
+    [first] = typeset([page], typesetter(), store)
+    typeset_once = page.read_text(encoding="utf-8")
+    assert len(list(store.glob("*.json"))) == 1 and len(first["errors"]) == 1 and "stored" not in first
+
+    page.write_text(bad, encoding="utf-8")  # Sphinx writes the same page again
+    with monkeypatch.context() as patch:
+        patch.setattr(module.subprocess, "run", node_must_not_run)
+        [again] = typeset([page], typesetter(), store)
+    assert page.read_text(encoding="utf-8") == typeset_once, "the stored page, byte for byte"
+    assert again["stored"] and again["errors"] == first["errors"], "its TeX errors are warned of again"
+
+    page.write_text(MATH_PAGE, encoding="utf-8")  # a changed page is typeset anew
+    with monkeypatch.context() as patch, pytest.raises(subprocess.CalledProcessError):
+        patch.setattr(module.subprocess, "run", node_must_not_run)
+        typeset([page], typesetter(), store)
+    [fixed] = typeset([page], typesetter(), store)
+    assert fixed["errors"] == [] and "θ" in page.read_text(encoding="utf-8")
+
+    for entry in store.glob("*.json"):
+        entry.write_text('{"key": "trunc', encoding="utf-8")  # a write cut short is a miss, not an error
+    page.write_text(MATH_PAGE, encoding="utf-8")
+    [redone] = typeset([page], typesetter(), store)
+    assert "stored" not in redone and page.read_text(encoding="utf-8").count("<mjx-container") == 2
+
+
 def test_without_node_the_build_says_so_and_pages_keep_mathjax(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
@@ -412,3 +497,64 @@ def test_every_page_ships_its_math_typeset_with_mathml_and_loads_no_mathjax(book
         assert not re.search(r"<mjx-container[^>]*tabindex", page), f"{name}: a formula in the Tab order"
         with_math += formulas > 0
     assert with_math >= len(CHAPTERS) + 2, "every chapter, notation and errata have math"
+
+
+# ---------------------------------------------------------------- the build command (book/build.py)
+
+
+def test_the_toc_search_skips_excluded_folders_and_finds_what_glob_finds_elsewhere(tmp_path):
+    """book.build keeps sphinx-external-toc out of excluded folders: the files it finds are glob's,
+    less those under an excluded folder (which sphinx-external-toc skips anyway)."""
+    import glob
+    import os
+
+    from sphinx.util.matching import Matcher
+
+    from book.build import source_files
+
+    for name in ["a.md", "b.ipynb", ".hidden.md", "x/c.md", "x/y/d.md", ".venv/e.md", "node_modules/p/f.md",
+                 "node_modules/g.md", "_build/html/h.md", "solutions/s.md"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("# x\n")
+    (tmp_path / "linked").symlink_to(tmp_path / "x", target_is_directory=True)
+    ours = ["node_modules/*", "_build/*", "solutions/*"]
+    book = yaml.safe_load((nbs.ROOT / "_config.yml").read_text(encoding="utf-8"))["exclude_patterns"]
+    for root, patterns in ((tmp_path, ours), (nbs.ROOT, book)):  # a made-up tree, and the course's own
+        folders = {p[: -len("/*")] for p in patterns if p.endswith("/*")}
+        for suffix in (".md", ".ipynb"):
+            found = list(source_files(str(root), suffix, Matcher(patterns)))
+            globbed = glob.glob(os.path.join(root, "**", "*" + suffix), recursive=True)
+            assert set(found) <= set(globbed), "nothing glob would not find"
+            missed = {os.path.relpath(p, root) for p in set(globbed) - set(found)}
+            assert all(p.split(os.sep)[0] in folders for p in missed), missed
+    excluded = Matcher(ours)
+    found = {os.path.relpath(p, tmp_path) for p in source_files(str(tmp_path), ".md", excluded)}
+    assert found == {"a.md", "x/c.md", "x/y/d.md", "linked/c.md", "linked/y/d.md", "node_modules/g.md",
+                     "solutions/s.md"}, "a file right in an excluded folder is still found: the patterns exclude its subfolders"
+
+
+def test_the_build_command_walks_the_toc_search_through_source_files(monkeypatch):
+    """`python -m book.build` puts its walk in sphinx-external-toc's place, for one parse only."""
+    import glob
+    from types import SimpleNamespace
+
+    from sphinx.util.matching import Matcher
+    from sphinx_external_toc import events
+
+    from book import build
+
+    monkeypatch.setattr(events, "parse_toc_to_env", events.parse_toc_to_env)
+    seen = {}
+
+    def parse(app, config):
+        seen["md"] = sorted(events.glob.iglob(str(nbs.ROOT / "**" / "*.md"), recursive=True))
+        seen["other"] = events.glob.iglob(str(nbs.ROOT / "*.md"))
+
+    monkeypatch.setattr(events, "parse_toc_to_env", parse)
+    build.walk_less_of_the_tree()
+    config = {"exclude_patterns": ["node_modules/*", "_build/*"]}
+    events.parse_toc_to_env(SimpleNamespace(srcdir=str(nbs.ROOT)), config)
+    assert events.glob is glob, "glob is sphinx-external-toc's own again after the parse"
+    assert seen["md"] == sorted(build.source_files(str(nbs.ROOT), ".md", Matcher(config["exclude_patterns"])))
+    assert not any("node_modules" in p for p in seen["md"]) and str(nbs.ROOT / "intro.md") in seen["md"]
+    assert str(nbs.ROOT / "intro.md") in list(seen["other"]), "any other pattern goes to glob as it is"

@@ -155,16 +155,19 @@ def write_entry(store: Path, key: str, state: dict) -> bool:
         return False
 
 
-def prune(store: Path, max_age_days: float = MAX_AGE_DAYS, max_bytes: int = MAX_BYTES, now=None) -> int:
+def prune(
+    store: Path, max_age_days: float = MAX_AGE_DAYS, max_bytes: int = MAX_BYTES, now=None, pattern: str = "*.json"
+) -> int:
     """Delete the entries unused for ``max_age_days``, then the least recently used beyond ``max_bytes``; how many.
 
-    Also deletes the temporary files of writes that never finished (a kernel that died), an hour on.
+    The entries are the files matching `pattern` (the frame store's JSON by default). Also deletes the
+    temporary files of writes that never finished (a kernel that died), an hour on.
     """
     now = time.time() if now is None else now
     dropped, kept = 0, 0
     try:
         temps = [path for path in Path(store).glob(".*.tmp") if now - path.stat().st_mtime > 3600]
-        entries = sorted((path.stat().st_mtime, path.stat().st_size, path) for path in Path(store).glob("*.json"))
+        entries = sorted((path.stat().st_mtime, path.stat().st_size, path) for path in Path(store).glob(pattern))
     except OSError:
         return 0  # no store yet, or one being written to: prune next time
     for mtime, size, path in reversed(entries):  # the most recently used first

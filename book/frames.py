@@ -11,7 +11,8 @@ The page then carries only each demo's first frame, and a demo fetches the rest 
 
 It also stores the book's other PNG figures with a palette of at most 256 colours where that
 is smaller (matplotlib's line plots use few colours: the figures look the same at about a third
-of the bytes).
+of the bytes). The figures it rewrote are kept in ``_build/.palette_cache`` under a hash of the
+figure, so a rebuild that copies a page's figures again does not quantize them again.
 
 Two more savings for a phone on a slow link, which change nothing a reader sees:
 
@@ -126,12 +127,25 @@ def plain_code(page: str, classes: set[str]) -> str:
     return CODE_BLOCK.sub(lambda block: token.sub(r"\1", block.group(0)), page)
 
 
-def palette_png(path: Path) -> bool:
+def palette_png(path: Path, store: Path | None = None) -> bool:
     """Store a PNG figure with a palette of at most PALETTE_COLOURS colours when that is smaller.
 
     Returns True when the file was rewritten. Images that already use a palette, and images
-    with transparent parts (which the palette would lose), are left alone.
+    with transparent parts (which the palette would lose), are left alone. With a `store` (a
+    folder), the result is also kept there under the hash of the figure as it came, and a figure
+    that comes again (Sphinx copies a rewritten page's figures anew) is taken from it.
     """
+    original = path.read_bytes()
+    key = hashlib.sha256(f"{PALETTE_COLOURS}:{Image.__version__}:".encode() + original).hexdigest()
+    if store is not None:
+        try:
+            stored = (store / f"{key}.png").read_bytes()
+            os.utime(store / f"{key}.png")  # recently used: pruned last
+        except OSError:
+            stored = None
+        if stored is not None and stored.startswith(b"\x89PNG") and stored.endswith(b"IEND\xaeB`\x82"):
+            path.write_bytes(stored)
+            return True
     with Image.open(path) as image:
         if image.format != "PNG" or image.mode == "P":
             return False
@@ -140,15 +154,26 @@ def palette_png(path: Path) -> bool:
         rgb = image.convert("RGB")
     packed = io.BytesIO()
     rgb.quantize(PALETTE_COLOURS, dither=Image.Dither.NONE).save(packed, format="png", optimize=True)
-    if packed.tell() >= path.stat().st_size:
+    if packed.tell() >= len(original):
         return False
     path.write_bytes(packed.getvalue())
+    if store is not None:  # written aside and renamed into place: a half-written entry is never read
+        try:
+            store.mkdir(parents=True, exist_ok=True)
+            temp = store / f".{key}.{os.getpid()}.tmp"
+            temp.write_bytes(packed.getvalue())
+            os.replace(temp, store / f"{key}.png")
+        except OSError:
+            pass
     return True
 
 
-def lighten(outdir: Path) -> tuple[int, int]:
-    """Rewrite every HTML page's players and every figure under ``outdir``; (pages, figures) changed."""
-    figures = sum(palette_png(path) for path in sorted((outdir / "_images").glob("*.png")))
+def lighten(outdir: Path, store: Path | None = None) -> tuple[int, int]:
+    """Rewrite every HTML page's players and every figure under ``outdir``; (pages, figures) changed.
+
+    `store`: where palette_png keeps the figures it rewrote, for the next build.
+    """
+    figures = sum(palette_png(path, store) for path in sorted((outdir / "_images").glob("*.png")))
     pages = 0
     for page_path in sorted(outdir.rglob("*.html")):
         text = page_path.read_text(encoding="utf-8")
@@ -174,9 +199,17 @@ def plain_code_in_pages(outdir: Path) -> int:
     return pages
 
 
+PALETTE_STORE = ".palette_cache"  # beside the HTML folder: _build/.palette_cache
+PALETTE_STORE_MAX_BYTES = 32 * 2**20  # the book's figures take 3 MB
+
+
 def _build_finished(app, exception) -> None:
     if exception is None and app.builder.format == "html":
-        lighten(Path(app.outdir))
+        from book import framecache
+
+        store = Path(app.outdir).parent / PALETTE_STORE
+        lighten(Path(app.outdir), store)
+        framecache.prune(store, max_bytes=PALETTE_STORE_MAX_BYTES, pattern="*.png")
 
 
 def _code_finished(app, exception) -> None:

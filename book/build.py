@@ -60,7 +60,13 @@ def walk_less_of_the_tree() -> None:
 
         def iglob(pattern, *, recursive=False, **options):
             head, _, name = pattern.rpartition(os.sep + "**" + os.sep)
-            if recursive and not options and os.path.normpath(head) == root and name.startswith("*") and os.sep not in name:
+            if (
+                recursive
+                and not options
+                and os.path.normpath(head) == root
+                and name.startswith("*")
+                and os.sep not in name
+            ):
                 return source_files(root, name[1:], excluded)
             return glob.iglob(pattern, recursive=recursive, **options)
 

@@ -90,7 +90,11 @@ def _stored(store: Path, key: str) -> dict | None:
     path = store / f"{key}.json"
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))
-        if entry.get("key") != key or not isinstance(entry.get("page"), str) or not isinstance(entry.get("report"), dict):
+        if (
+            entry.get("key") != key
+            or not isinstance(entry.get("page"), str)
+            or not isinstance(entry.get("report"), dict)
+        ):
             return None
         os.utime(path)  # recently used: pruned last
         return entry
@@ -170,7 +174,9 @@ def _build_finished(app, exception) -> None:
     stored = sum(1 for r in reports if r.get("stored"))
     logger.info(
         "book.typeset: %d formulas on %d pages typeset at build time (%d pages as stored by an earlier build)",
-        formulas, len(reports), stored,
+        formulas,
+        len(reports),
+        stored,
     )
 
 

@@ -512,8 +512,18 @@ def test_the_toc_search_skips_excluded_folders_and_finds_what_glob_finds_elsewhe
 
     from book.build import source_files
 
-    for name in ["a.md", "b.ipynb", ".hidden.md", "x/c.md", "x/y/d.md", ".venv/e.md", "node_modules/p/f.md",
-                 "node_modules/g.md", "_build/html/h.md", "solutions/s.md"]:
+    for name in [
+        "a.md",
+        "b.ipynb",
+        ".hidden.md",
+        "x/c.md",
+        "x/y/d.md",
+        ".venv/e.md",
+        "node_modules/p/f.md",
+        "node_modules/g.md",
+        "_build/html/h.md",
+        "solutions/s.md",
+    ]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("# x\n")
     (tmp_path / "linked").symlink_to(tmp_path / "x", target_is_directory=True)
@@ -529,8 +539,15 @@ def test_the_toc_search_skips_excluded_folders_and_finds_what_glob_finds_elsewhe
             assert all(p.split(os.sep)[0] in folders for p in missed), missed
     excluded = Matcher(ours)
     found = {os.path.relpath(p, tmp_path) for p in source_files(str(tmp_path), ".md", excluded)}
-    assert found == {"a.md", "x/c.md", "x/y/d.md", "linked/c.md", "linked/y/d.md", "node_modules/g.md",
-                     "solutions/s.md"}, "a file right in an excluded folder is still found: the patterns exclude its subfolders"
+    assert found == {
+        "a.md",
+        "x/c.md",
+        "x/y/d.md",
+        "linked/c.md",
+        "linked/y/d.md",
+        "node_modules/g.md",
+        "solutions/s.md",
+    }, "a file right in an excluded folder is still found: the patterns exclude its subfolders"
 
 
 def test_the_build_command_walks_the_toc_search_through_source_files(monkeypatch):

@@ -20,7 +20,9 @@ visible part of its traceback, and nothing else):
 from __future__ import annotations
 
 import ast
+import functools
 import re
+import threading
 
 from autograder.protocol import MESSAGE_LIMIT
 
@@ -137,11 +139,28 @@ def untouched(stubs: dict[str, str], answers: dict[str, str]) -> list[str]:
     return [gid for gid, stub in stubs.items() if gid not in answers or _same(answers[gid], stub)]
 
 
+# The grader grades notebooks in threads (grade.py), and CPython 3.11's ast.parse is not safe to run
+# in two threads at once: its AST constructor keeps one recursion counter per interpreter, and a
+# parse that sees another's count fails with "SystemError: AST constructor recursion depth mismatch"
+# (python/cpython#106905), which once cost a student's notebook its grade in CI. One parse at a time.
+_PARSING = threading.Lock()
+
+
+@functools.lru_cache(maxsize=512)
+def _names(source: str) -> frozenset[str] | None:
+    """The names a piece of code uses, or None when it does not parse (the same tests, every student)."""
+    try:
+        with _PARSING:
+            tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    return frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+
+
 def functions_used(source: str, functions: list[str]) -> list[str]:
     """Which of ``functions`` the test's code names (comments do not count), in the order given."""
-    try:
-        names = {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
-    except SyntaxError:
+    names = _names(source)
+    if names is None:
         names = {f for f in functions if re.search(rf"\b{re.escape(f)}\b", source)}
     return [f for f in functions if f in names]
 

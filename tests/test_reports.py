@@ -226,6 +226,56 @@ def test_a_function_still_stubbed_is_named_as_not_implemented():
     assert messages.not_implemented_message(["a", "b", "c"]).startswith("a, b and c are not implemented yet")
 
 
+def _parse_in_threads(parse, threads: int = 4, rounds: int = 40) -> list[str]:
+    """Run `parse` on distinct sources in `threads` threads at once, with the GIL handed over in the
+    middle of allocations (a gc callback that sleeps), as the grader's threads do at random; the
+    SystemErrors it raised."""
+    import gc
+    import threading
+    import time
+
+    errors = []
+
+    def work(k):
+        for i in range(rounds):
+            source = "\n".join(f"def f{k}_{i}_{j}(x):\n    return [(x + {j}) * y for y in range(3)]" for j in range(40))
+            try:
+                parse(source)
+            except SystemError as exc:
+                errors.append(str(exc))
+                return
+
+    def switch(phase, info):
+        if phase == "start":
+            time.sleep(0.0001)
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(switch)
+    gc.set_threshold(50, 1, 1)
+    try:
+        workers = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        gc.callbacks.remove(switch)
+        gc.set_threshold(*threshold)
+    return errors
+
+
+def test_test_code_is_parsed_one_thread_at_a_time():
+    """CPython 3.11's ast.parse in two threads at once can fail with SystemError (python/cpython#106905):
+    the grader's threads must not, or a student's notebook is graded 'error'."""
+    import ast
+    import sys
+
+    raw = _parse_in_threads(ast.parse)
+    if sys.version_info < (3, 12):
+        assert raw, "the harness no longer makes ast.parse race: it cannot show the lock matters here"
+    assert _parse_in_threads(lambda source: messages.functions_used(source, ["f"])) == []
+
+
 def test_an_answer_is_untouched_only_when_it_is_the_stub():
     stubs = {"f": "def f(x):\n    raise NotImplementedError\n", "g": "def g():\n    pass"}
     assert messages.untouched(stubs, {"f": "def f(x):   \n    raise NotImplementedError"}) == ["f", "g"]

@@ -325,5 +325,7 @@ def _builder_inited(app) -> None:
 
 def setup(app) -> dict:
     app.connect("builder-inited", _builder_inited)
-    app.connect("build-finished", _build_finished)
+    # After the theme's own build-finished handler, which rewrites pygments.css with its light and
+    # dark colours (pydata-sphinx-theme): a stylesheet goes into the pages as the reader gets it.
+    app.connect("build-finished", _build_finished, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -373,13 +373,14 @@ def test_course_css_goes_into_every_page_without_its_comments(book):
     source = (nbs.ROOT / "book" / "_static" / "course.css").read_text(encoding="utf-8")
     rules = CSS_COMMENT.sub("", source)
     strings = re.findall(r'"[^"\n]*"', rules)
-    assert "content-visibility: auto" in rules and strings == re.findall(r'"[\w-]*"', rules), (
+    assert ".svg-inline--fa" in rules and strings == re.findall(r'"[\w-]*"', rules), (
         f"course.css holds a string CSS_COMMENT may have cut into (a /* in it): {strings}"
     )
     for page in [book / "intro.html", *sorted((book / "chapters").rglob("*.html"))]:
         text = page.read_text(encoding="utf-8")
         assert "course.css" not in text, f"{page.name} links course.css instead of holding it"
-        assert "content-visibility: auto" in text and "Layout fixes for the course book" not in text, page.name
+        assert ".svg-inline--fa" in text and "Layout fixes for the course book" not in text, page.name
+        assert "pygments.css" in text, f"{page.name}: pygments.css is the theme's, light and dark, too large to inline"
 
 
 # ---------------------------------------------------------------- the math typeset at build time (book/typeset.py)

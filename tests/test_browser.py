@@ -340,6 +340,37 @@ def test_chapter_passes_axe_at_phone_width(phone_tab, origin, slug):
     assert not found, f"{slug} at a phone's width fails axe-core:\n" + "\n".join(axe.describe(found))
 
 
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_screen_readers_get_every_heading_without_scrolling(phone_tab, origin, slug):
+    """A screen reader lists a page's headings from the browser's accessibility tree: every heading
+    of a chapter must be in it as the page opens, not only those near the screen. (CSS that skips
+    rendering far sections, content-visibility: auto, takes theirs out of chromium's tree: tried for
+    speed and left out, README "Page weight".)"""
+    phone_tab.goto(origin + html_path(f"chapters/{slug}/{slug}"), wait_until="load")
+    phone_tab.evaluate(_SETTLE)
+    cdp = phone_tab.context.new_cdp_session(phone_tab)
+    try:
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        selector = ", ".join(f"article.bd-article h{level}" for level in range(1, 7))
+        headings = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": selector})["nodeIds"]
+        in_page = {cdp.send("DOM.describeNode", {"nodeId": n})["node"]["backendNodeId"]: n for n in headings}
+        told = {
+            node.get("backendDOMNodeId")
+            for node in cdp.send("Accessibility.getFullAXTree")["nodes"]
+            if node.get("role", {}).get("value") == "heading" and not node.get("ignored")
+        }
+    finally:
+        cdp.detach()
+    missing = [backend for backend in in_page if backend not in told]
+    names = phone_tab.evaluate(
+        f"[...document.querySelectorAll({selector!r})].map(h => h.textContent.replace(/#$/, '').trim())"
+    )
+    assert len(in_page) > 5 and not missing, (
+        f"{slug}: {len(missing)} of {len(in_page)} headings a screen reader is not told of, "
+        f"among them {[names[list(in_page).index(b)] for b in missing[:5]]}"
+    )
+
+
 FILE_NAME = re.compile(r"(\.(png|jpe?g|svg|gif|webp)\b|_images/|^data:|^\.\./)", re.I)
 
 

@@ -66,9 +66,10 @@ INLINE_MAX = 4096
 # why each rule is there, for its readers, not for a phone's link). Strings holding "/*" are not
 # handled: the small stylesheets inlined here have none, and test_book checks course.css.
 CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
-STYLESHEET = re.compile(r'<link rel="stylesheet" type="text/css" href="([^"?]*_static/[\w./-]+\.css)(?:\?[^"]*)?" />')
+# The tags as Sphinx writes them (`" />`) or as book/typeset.py's MathJax writes a page back (`">`).
+STYLESHEET = re.compile(r'<link rel="stylesheet" type="text/css" href="([^"?]*_static/[\w./-]+\.css)(?:\?[^"]*)?" ?/?>')
 DOCUMENTATION_OPTIONS = re.compile(r'<script src="([^"?]*_static/documentation_options\.js)(?:\?[^"]*)?"></script>')
-THEME_CSS = re.compile(r'<link href="([^"?]*_static)/styles/theme\.css(?:\?[^"]*)?" rel="stylesheet" />')
+THEME_CSS = re.compile(r'<link href="([^"?]*_static)/styles/theme\.css(?:\?[^"]*)?" rel="stylesheet" ?/?>')
 IMPORT = re.compile(r'(?:/\*.*?\*/\s*)?@import "([^"]+)";', re.S)
 # The theme's icon font, cut down to the glyphs its stylesheets draw (icon_font_subset).
 ICON_STYLESHEETS = ["styles/pydata-sphinx-theme.css", "styles/sphinx-book-theme.css"]

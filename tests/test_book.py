@@ -266,7 +266,7 @@ THEME_HEAD = """<head>
   <link href="_static/styles/theme.css?digest=1" rel="stylesheet" />
   <link rel="stylesheet" type="text/css" href="_static/small.css?v=1" />
   <link rel="stylesheet" type="text/css" href="_static/big.css?v=1" />
-  <link rel="stylesheet" type="text/css" href="_static/commented.css?v=1" />
+  <link rel="stylesheet" type="text/css" href="_static/commented.css?v=1">
   <!-- So that users can add custom icons -->
   <script defer src="_static/scripts/fontawesome.js?digest=1"></script>
   <!-- Pre-loaded scripts that we'll load fully later -->
@@ -367,7 +367,8 @@ def test_no_built_page_loads_font_awesome_js_or_leaves_an_icon_to_it(book):
 
 def test_course_css_goes_into_every_page_without_its_comments(book):
     """course.css is on every page's critical path: inlined (one round trip less on Slow 4G), and
-    its comments, which say why each rule is there, stay in the source."""
+    its comments, which say why each rule is there, stay in the source. On a chapter this runs
+    after MathJax (book/typeset.py) has written the page back, with `>` where Sphinx wrote ` />`."""
     from book.pageload import CSS_COMMENT
 
     source = (nbs.ROOT / "book" / "_static" / "course.css").read_text(encoding="utf-8")
@@ -379,6 +380,7 @@ def test_course_css_goes_into_every_page_without_its_comments(book):
     for page in [book / "intro.html", *sorted((book / "chapters").rglob("*.html"))]:
         text = page.read_text(encoding="utf-8")
         assert "course.css" not in text, f"{page.name} links course.css instead of holding it"
+        assert "styles/theme.css" not in text, f"{page.name} waits for theme.css, which only @imports basic.css"
         assert ".svg-inline--fa" in text and "Layout fixes for the course book" not in text, page.name
         assert "pygments.css" in text, f"{page.name}: pygments.css is the theme's, light and dark, too large to inline"
 

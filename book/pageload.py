@@ -70,6 +70,7 @@ CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 STYLESHEET = re.compile(r'<link rel="stylesheet" type="text/css" href="([^"?]*_static/[\w./-]+\.css)(?:\?[^"]*)?" ?/?>')
 DOCUMENTATION_OPTIONS = re.compile(r'<script src="([^"?]*_static/documentation_options\.js)(?:\?[^"]*)?"></script>')
 THEME_CSS = re.compile(r'<link href="([^"?]*_static)/styles/theme\.css(?:\?[^"]*)?" rel="stylesheet" ?/?>')
+INLINED = re.compile(r'<(style|script) data-inlined="([^"]+)">.*?</\1>', re.S)
 IMPORT = re.compile(r'(?:/\*.*?\*/\s*)?@import "([^"]+)";', re.S)
 # The theme's icon font, cut down to the glyphs its stylesheets draw (icon_font_subset).
 ICON_STYLESHEETS = ["styles/pydata-sphinx-theme.css", "styles/sphinx-book-theme.css"]
@@ -214,19 +215,40 @@ def lighten(page: str, packs: dict | None = None, search_page: bool = False) -> 
     return mathjax_last(defer_scripts(page))
 
 
-def _inline_file(match: re.Match, page_dir: Path, tag: str) -> str:
-    """`<tag>` holding the small file the matched element loads, or the element as it was."""
-    file = page_dir / match.group(1)
+def _small_text(path: str, page_dir: Path, tag: str) -> str | None:
+    """What a `<tag>` in the page holds instead of loading the file at `path`, or None if it stays a file."""
+    file = page_dir / path
     if not file.is_file() or file.stat().st_size > 4 * INLINE_MAX:
-        return match.group(0)
+        return None
     text = file.read_text(encoding="utf-8")
     if tag == "style":
         if "url(" in text or "@import" in text:
-            return match.group(0)  # its relative addresses would change meaning
+            return None  # its relative addresses would change meaning
         text = re.sub(r"\n\s*\n", "\n", CSS_COMMENT.sub("", text))
-    if len(text.strip().encode()) > INLINE_MAX:
-        return match.group(0)
-    return f"<{tag}>{text.strip()}</{tag}>"
+    return text.strip() if len(text.strip().encode()) <= INLINE_MAX else None
+
+
+def _inline_file(match: re.Match, page_dir: Path, tag: str) -> str:
+    """`<tag>` holding the small file the matched element loads, or the element as it was.
+
+    The tag names the file (``data-inlined``), so that the next build puts in what it holds then.
+    """
+    text = _small_text(match.group(1), page_dir, tag)
+    return match.group(0) if text is None else f'<{tag} data-inlined="{match.group(1)}">{text}</{tag}>'
+
+
+def _refresh(match: re.Match, page_dir: Path) -> str:
+    """An inlined file's tag with what the file holds now (a page Sphinx did not write again keeps
+    what an earlier build put in), or the file's own element again if it can no longer go inline."""
+    tag, path = match.group(1), match.group(2)
+    text = _small_text(path, page_dir, tag)
+    if text is not None:
+        return f'<{tag} data-inlined="{path}">{text}</{tag}>'
+    return (
+        f'<link rel="stylesheet" type="text/css" href="{path}" />'
+        if tag == "style"
+        else f'<script src="{path}"></script>'
+    )
 
 
 def inline_small_files(page: str, page_dir: Path) -> str:
@@ -237,6 +259,7 @@ def inline_small_files(page: str, page_dir: Path) -> str:
     ``theme.css`` only names ``basic.css`` (``@import``), a third in a row. Files of at most
     INLINE_MAX bytes go into the page, and ``basic.css`` is linked where ``theme.css`` was.
     """
+    page = INLINED.sub(lambda m: _refresh(m, page_dir), page)
     page = STYLESHEET.sub(lambda m: _inline_file(m, page_dir, "style"), page)
     page = DOCUMENTATION_OPTIONS.sub(lambda m: _inline_file(m, page_dir, "script"), page)
 

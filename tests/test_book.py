@@ -344,14 +344,27 @@ def test_small_files_go_into_the_page_and_the_icon_font_is_cut_to_what_css_draws
     assert inline_in_pages(tmp_path) == 1
     out = (tmp_path / "page.html").read_text()
     assert '<link href="_static/basic.css" rel="stylesheet" />' in out and "theme.css" not in out
-    assert "<style>p { color: red; }</style>" in out and "_static/big.css" in out, "comments are dropped"
-    assert "<style>a { color: red; }</style>" in out, "a stylesheet is small enough once its comments are out"
-    assert "<script>const DOCUMENTATION_OPTIONS = {};</script>" in out
+    small = '<style data-inlined="_static/small.css">p { color: red; }</style>'
+    assert small in out and "_static/big.css" in out, "comments are dropped"
+    assert '<style data-inlined="_static/commented.css">a { color: red; }</style>' in out, (
+        "a stylesheet is small enough once its comments are out"
+    )
+    assert '<script data-inlined="_static/documentation_options.js">const DOCUMENTATION_OPTIONS = {};</script>' in out
     assert f"url(_static/vendor/fontawesome/webfonts/{SUBSET_FONT})" in out
     assert pseudo_icon_codepoints(css) == {0xF019, 0xF107}, "the .fa-moon rule draws an <i>, now an SVG"
     with TTFont(str(webfonts / SUBSET_FONT)) as font:
         assert set(font.getBestCmap()) == {0xF019, 0xF107}
     assert inline_in_pages(tmp_path) == 0, "a second pass leaves the pages as they are"
+    (static / "small.css").write_text("p { color: green; }")  # edited; Sphinx does not write the page again
+    assert inline_in_pages(tmp_path) == 1
+    out = (tmp_path / "page.html").read_text()
+    assert (
+        '<style data-inlined="_static/small.css">p { color: green; }</style>' in out and "color: red; }</style>" in out
+    )
+    (static / "small.css").write_text("p { color: blue; }" * 400)  # too large now: linked again
+    assert inline_in_pages(tmp_path) == 1
+    out = (tmp_path / "page.html").read_text()
+    assert '<link rel="stylesheet" type="text/css" href="_static/small.css" />' in out and "color: blue" not in out
 
 
 def test_no_built_page_loads_font_awesome_js_or_leaves_an_icon_to_it(book):
@@ -379,7 +392,8 @@ def test_course_css_goes_into_every_page_without_its_comments(book):
     )
     for page in [book / "intro.html", *sorted((book / "chapters").rglob("*.html"))]:
         text = page.read_text(encoding="utf-8")
-        assert "course.css" not in text, f"{page.name} links course.css instead of holding it"
+        assert not re.search(r"<link[^>]*course\.css", text), f"{page.name} links course.css instead of holding it"
+        assert re.search(r'<style data-inlined="[./]*_static/course\.css">', text), page.name
         assert "styles/theme.css" not in text, f"{page.name} waits for theme.css, which only @imports basic.css"
         assert ".svg-inline--fa" in text and "Layout fixes for the course book" not in text, page.name
         assert "pygments.css" in text, f"{page.name}: pygments.css is the theme's, light and dark, too large to inline"

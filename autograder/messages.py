@@ -142,7 +142,7 @@ def untouched(stubs: dict[str, str], answers: dict[str, str]) -> list[str]:
 # The grader grades notebooks in threads (grade.py), and CPython 3.11's ast.parse is not safe to run
 # in two threads at once: its AST constructor keeps one recursion counter per interpreter, and a
 # parse that sees another's count fails with "SystemError: AST constructor recursion depth mismatch"
-# (python/cpython#106905), which once cost a student's notebook its grade in CI. One parse at a time.
+# (python/cpython#106905): a test run of the suite saw one notebook graded "error" by it. One parse at a time.
 _PARSING = threading.Lock()
 
 

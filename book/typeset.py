@@ -14,8 +14,8 @@ The typeset pages are kept in a store beside the build (``_build/.typeset_cache`
 page as Sphinx wrote it, ``typeset.mjs`` and the node and mathjax-full that ran it: a rebuild
 whose page came out the same (a touched notebook, or a chapter whose edit changed no output)
 takes the stored page, and its warnings, instead of running node again (2.5 s for a chapter on
-the 2-core machine). An entry is written aside and renamed into place, an unreadable one is a
-miss, and the store is pruned after each build as the frame store is (``book/framecache.py``).
+the 2-core machine). Its entries are the frame store's (``book/framecache.py``): written aside
+and renamed into place, checksummed, an unreadable one a miss, pruned after each build.
 
 Without node, or without ``node_modules/mathjax-full`` (``npm ci`` installs it), the build says
 so in one info line and the pages keep loading MathJax, which typesets in the browser as before.
@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from sphinx.util import logging
@@ -85,35 +83,6 @@ def tool_key(command: list[str], mathjax_full: Path = MATHJAX_FULL) -> str:
     return digest.hexdigest()
 
 
-def _stored(store: Path, key: str) -> dict | None:
-    """The entry under `key` ({page, report}), or None when there is none or it cannot be read."""
-    path = store / f"{key}.json"
-    try:
-        entry = json.loads(path.read_text(encoding="utf-8"))
-        if (
-            entry.get("key") != key
-            or not isinstance(entry.get("page"), str)
-            or not isinstance(entry.get("report"), dict)
-        ):
-            return None
-        os.utime(path)  # recently used: pruned last
-        return entry
-    except (OSError, ValueError):
-        return None
-
-
-def _store(store: Path, key: str, page: str, report: dict) -> None:
-    """Write the entry aside and rename it into place; a store that cannot be written is no error."""
-    try:
-        store.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=store, prefix=".", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump({"key": key, "report": report, "page": page}, out)
-        os.replace(temp, store / f"{key}.json")
-    except OSError:
-        pass
-
-
 def typeset(pages: list[Path], command: list[str], store: Path | None = None) -> list[dict]:
     """Typeset `pages` in place with one run of `command`; their reports ({page, formulas, errors}).
 
@@ -129,8 +98,8 @@ def typeset(pages: list[Path], command: list[str], store: Path | None = None) ->
             todo.append(page)
             continue
         keys[page] = key = hashlib.sha256((tools + page.read_text(encoding="utf-8")).encode()).hexdigest()
-        entry = _stored(store, key)
-        if entry is None:
+        entry = framecache.read_entry(store, key)
+        if entry is None or not isinstance(entry.get("page"), str) or not isinstance(entry.get("report"), dict):
             todo.append(page)
         else:
             page.write_text(entry["page"], encoding="utf-8")
@@ -144,7 +113,9 @@ def typeset(pages: list[Path], command: list[str], store: Path | None = None) ->
         page.write_text(text, encoding="utf-8")
         reports.append(report)
         if store is not None and page in keys:
-            _store(store, keys[page], text, {k: v for k, v in report.items() if k != "page"})
+            framecache.write_entry(
+                store, keys[page], {"page": text, "report": {k: v for k, v in report.items() if k != "page"}}
+            )
     return reports
 
 

@@ -92,7 +92,7 @@ test: install install-cluster lint  ## everything CI checks
 # BASELINE=REV (for example HEAD~1) also builds git revision REV, each build in turn with the
 # current tree's, and prints the ratios.
 bench-build: install  ## time a clean build and cached rebuilds (README, "Build speed")
-	$(PY) benchmarks/build_speed.py $(if $(BASELINE),--baseline $(BASELINE))
+	$(PY) benchmarks/build_speed.py --touched-runs 5 $(if $(BASELINE),--baseline $(BASELINE))
 
 # BASELINE=REV also builds git revision REV and measures it in the same run (before/after);
 # BOOK_HTML=DIR reuses an existing build of the current tree, as the browser tests do.

@@ -367,6 +367,69 @@ def test_small_files_go_into_the_page_and_the_icon_font_is_cut_to_what_css_draws
     assert '<link rel="stylesheet" type="text/css" href="_static/small.css" />' in out and "color: blue" not in out
 
 
+def test_the_icon_packs_and_the_font_subset_come_from_the_store_the_next_time(tmp_path, monkeypatch):
+    import shutil
+    import sys
+
+    import fontTools
+
+    from book import pageload
+    from book.pageload import SUBSET_FONT, THEME_STATIC, icon_font_subset, icon_packs, stored_icon_packs
+
+    store = tmp_path / "store"
+    assert stored_icon_packs(store) == icon_packs()
+    static = tmp_path / "html" / "_static"
+    (static / "styles").mkdir(parents=True)
+    (static / "styles" / "pydata-sphinx-theme.css").write_text('a.download:before{content:"\uf019"}')
+    webfonts = static / "vendor" / "fontawesome" / "webfonts"
+    webfonts.mkdir(parents=True)
+    shutil.copy(THEME_STATIC / "vendor" / "fontawesome" / "webfonts" / "fa-solid-900.ttf", webfonts)
+    subset = icon_font_subset(tmp_path / "html", store).read_bytes()
+    (webfonts / SUBSET_FONT).unlink()
+
+    with monkeypatch.context() as patch:  # the next build: neither the script nor the font is read again
+        patch.setattr(pageload, "icon_packs", None)
+        patch.setitem(sys.modules, "fontTools.subset", None)  # importing it now raises ImportError
+        patch.delattr(fontTools, "subset", raising=False)
+        assert stored_icon_packs(store) == icon_packs()
+        assert icon_font_subset(tmp_path / "html", store).read_bytes() == subset
+
+    (static / "styles" / "pydata-sphinx-theme.css").write_text('a.download:before{content:"\uf107"}')
+    with monkeypatch.context() as patch, pytest.raises(ImportError):  # another glyph: subset anew
+        patch.setitem(sys.modules, "fontTools.subset", None)
+        patch.delattr(fontTools, "subset", raising=False)
+        icon_font_subset(tmp_path / "html", store)
+    for entry in store.glob("*.json"):
+        entry.write_text("not json", encoding="utf-8")  # a broken entry is a miss, not an error
+    assert stored_icon_packs(store) == icon_packs()
+    assert icon_font_subset(tmp_path / "html", store).read_bytes() != subset
+
+
+def test_only_a_whole_page_is_lightened_and_only_its_head_loses_scripts():
+    from book.pageload import drop_unused, lighten
+
+    body = '<body><p>a <script defer src="_static/scripts/fontawesome.js"></script></p></body>'
+    out = drop_unused(THEME_HEAD + body)
+    assert "fontawesome.js" not in out[: out.index("</head>")] and out.endswith(body), "the body is left as it was"
+    assert drop_unused(body) != body, "a part of a page with no head is searched whole, as before"
+    assert lighten(THEME_HEAD + "<body></body>") != THEME_HEAD + "<body></body>"
+
+
+def test_a_template_rendered_on_its_own_is_not_lightened(tmp_path):
+    from types import SimpleNamespace
+
+    from book.pageload import _builder_inited
+
+    pages = {"page.html": THEME_HEAD + "<body></body></html>", "navbar-logo.html": '<i class="fa-solid fa-bars"></i>'}
+    templates = SimpleNamespace(render=lambda name, context: pages[name])
+    app = SimpleNamespace(builder=SimpleNamespace(templates=templates, format="html"), outdir=str(tmp_path / "html"))
+    _builder_inited(app)
+    assert templates.render("navbar-logo.html", {}) == pages["navbar-logo.html"], (
+        "the theme renders a sidebar template alone only to see whether it is empty"
+    )
+    assert "<svg" not in pages["page.html"] and "fontawesome.js" not in templates.render("page.html", {})
+
+
 def test_no_built_page_loads_font_awesome_js_or_leaves_an_icon_to_it(book):
     for page in book.rglob("*.html"):
         if page.is_relative_to(book / "_static"):

@@ -9,6 +9,7 @@ the messages a kernel sends for such a demo and record what the client sends bac
 
 from __future__ import annotations
 
+import pathlib
 import subprocess
 import sys
 
@@ -87,6 +88,16 @@ def test_the_book_build_runs_output_widgets_quietly(book_extension, monkeypatch)
     nbclient.execute(nbformat.v4.new_notebook())
     kc = run_interact_output(built[0])
     assert kc.sent == []
+
+
+def test_only_the_book_build_stops_its_kernels_at_once(book_extension, monkeypatch):
+    """The book's kernels are killed once the last cell replied; the release's and the grader's
+    kernels still shut down gracefully (a student's notebook may register atexit hooks)."""
+    built = []
+    monkeypatch.setattr(execution.HeadlessClient, "execute", lambda self, **kw: built.append(self))
+    nbclient.execute(nbformat.v4.new_notebook())
+    assert built[0].shutdown_kernel == "immediate"
+    assert execution.client(nbformat.v4.new_notebook(), pathlib.Path("."), 60).shutdown_kernel == "graceful"
 
 
 def test_kernels_start_without_the_encryption_warning(tmp_path):

@@ -158,6 +158,23 @@ def keep_templates(environment, store: Path) -> None:
     environment.bytecode_cache = FileSystemBytecodeCache(str(folder))
 
 
+def _env_updated(app, env) -> None:
+    """Copy MyST-NB's stylesheet into ``_static`` before any page is written.
+
+    MyST-NB copies it only once the build has finished (``add_global_html_resources``), so the
+    pages of a clean build were written before it was there, and Sphinx named it without the
+    ``?v=`` digest it gives a file it finds; every later build named it with one. The first
+    rebuild after a clean build therefore changed every page it wrote, and typeset them again
+    (2.5 s, the typeset store missed). Copied now, the file is named the same way by every build.
+    """
+    if app.builder.format != "html":
+        return
+    from myst_nb.sphinx_ext import add_global_html_resources
+
+    Path(app.outdir, "_static").mkdir(parents=True, exist_ok=True)
+    add_global_html_resources(app, None)
+
+
 def _build_finished(app, exception) -> None:
     if app.builder.format == "html":
         framecache.prune(Path(app.outdir).parent / HIGHLIGHT_STORE, max_bytes=HIGHLIGHT_MAX_BYTES)
@@ -165,5 +182,6 @@ def _build_finished(app, exception) -> None:
 
 def setup(app) -> dict:
     app.connect("builder-inited", _builder_inited)
+    app.connect("env-updated", _env_updated)
     app.connect("build-finished", _build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

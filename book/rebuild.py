@@ -12,12 +12,17 @@ work as the build before, done again for the same input (README, "Build speed"):
   warned is not stored, so a rebuild warns again.
 - *Compiling the theme's templates* with Jinja: Jinja's own bytecode cache
   (``jinja2.FileSystemBytecodeCache``, keyed on each template's name and a checksum of its
-  source, and on the Python that compiled it) in ``_build/.jinja_cache``.
+  source, and on the Python that compiled it) in ``_build/.jinja_cache``, in a folder named by
+  Jinja's and Sphinx's versions and the environment's settings (another one replaces it).
+
+It also copies MyST-NB's stylesheet into ``_static`` before the pages are written, so that a
+clean build names it as a rebuild does and the first rebuild after it does not rewrite every
+page it writes (``_env_updated``).
 
 Both stores sit beside the HTML folder, like the frame store (``book/framecache.py``): entries
 are written aside and renamed into place, an unreadable entry is a miss, never an error, and
 the highlight store is pruned after each build. The book comes out byte for byte the same
-(``tests/test_book.py`` checks a highlighted block, stored and not).
+(``tests/test_rebuild.py`` checks a highlighted block and a template, stored and not).
 
 Loaded from ``_config.yml`` (``sphinx.local_extensions``, as ``book.rebuild``).
 """
@@ -169,8 +174,10 @@ def _env_updated(app, env) -> None:
     """
     if app.builder.format != "html":
         return
-    from myst_nb.sphinx_ext import add_global_html_resources
-
+    try:
+        from myst_nb.sphinx_ext import add_global_html_resources
+    except ImportError:  # another MyST-NB: its pages are as before, a rebuild after a clean build is slower
+        return
     Path(app.outdir, "_static").mkdir(parents=True, exist_ok=True)
     add_global_html_resources(app, None)
 

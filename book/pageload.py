@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html as html_lib
+import json
 import os
 import posixpath
 import re
@@ -83,6 +84,7 @@ IMPORT = re.compile(r'(?:/\*.*?\*/\s*)?@import "([^"]+)";', re.S)
 # The theme's icon font, cut down to the glyphs its stylesheets draw (icon_font_subset).
 ICON_STYLESHEETS = ["styles/pydata-sphinx-theme.css", "styles/sphinx-book-theme.css"]
 SUBSET_FONT = "fa-solid-900-subset.woff"
+SUBSET_OPTIONS = {"flavor": "woff", "layout_features": [], "name_IDs": ["*"], "notdef_outline": True}
 SUBSET_FACE = (
     '  <style>@font-face{{font-display:block;font-family:"Font Awesome 6 Free";font-style:normal;'
     'font-weight:900;src:url({url}) format("woff")}}</style>'
@@ -353,17 +355,20 @@ def icon_font_subset(outdir: Path, store: Path | None = None) -> Path | None:
         import fontTools
 
         font = (webfonts / "fa-solid-900.ttf").read_bytes()
-        described = f"{fontTools.version} {sorted(codepoints)}".encode()
+        described = json.dumps([fontTools.version, sorted(codepoints), SUBSET_OPTIONS], sort_keys=True).encode()
         key = hashlib.sha256(described + b"\n" + font).hexdigest()
         entry = framecache.read_entry(store, key)
-        if entry is not None and isinstance(entry.get("woff"), str):
-            woff = base64.b64decode(entry["woff"])
+        try:
+            woff = base64.b64decode(entry["woff"], validate=True) if entry is not None else None
+        except (KeyError, TypeError, ValueError):
+            woff = None
+        if woff:
             if not out.is_file() or out.read_bytes() != woff:
                 write_aside(out, woff)
             return out
     from fontTools import subset
 
-    options = subset.Options(flavor="woff", layout_features=[], name_IDs=["*"], notdef_outline=True)
+    options = subset.Options(**{name: list(v) if isinstance(v, list) else v for name, v in SUBSET_OPTIONS.items()})
     with subset.load_font(str(webfonts / "fa-solid-900.ttf"), options) as font:
         subsetter = subset.Subsetter(options)
         subsetter.populate(unicodes=sorted(codepoints))

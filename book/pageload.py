@@ -38,7 +38,6 @@ import json
 import os
 import posixpath
 import re
-import tempfile
 from functools import cache
 from pathlib import Path, PurePosixPath
 
@@ -364,7 +363,7 @@ def icon_font_subset(outdir: Path, store: Path | None = None) -> Path | None:
             woff = None
         if woff:
             if not out.is_file() or out.read_bytes() != woff:
-                write_aside(out, woff)
+                out.write_bytes(woff)  # as fontTools writes it below, and Sphinx every other output
             return out
     from fontTools import subset
 
@@ -377,18 +376,6 @@ def icon_font_subset(outdir: Path, store: Path | None = None) -> Path | None:
     if key is not None:
         framecache.write_entry(store, key, {"woff": base64.b64encode(out.read_bytes()).decode()})
     return out
-
-
-def write_aside(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file beside it, renamed into place."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def inline_in_pages(outdir: Path, store: Path | None = None) -> int:

@@ -393,6 +393,11 @@ def test_the_icon_packs_and_the_font_subset_come_from_the_store_the_next_time(tm
         patch.delattr(fontTools, "subset", raising=False)
         assert stored_icon_packs(store) == icon_packs()
         assert icon_font_subset(tmp_path / "html", store).read_bytes() == subset
+    written = webfonts / "written-as-any-output"
+    written.write_bytes(b"")
+    assert (webfonts / SUBSET_FONT).stat().st_mode == written.stat().st_mode, (
+        "the font from the store is as readable as any other file of the site (a web server reads it)"
+    )
 
     (static / "styles" / "pydata-sphinx-theme.css").write_text('a.download:before{content:"\uf107"}')
     with monkeypatch.context() as patch, pytest.raises(ImportError):  # another glyph: subset anew

@@ -40,8 +40,6 @@ from book import framecache
 HIGHLIGHT_STORE = ".highlight_cache"  # beside the HTML folder: _build/.highlight_cache
 HIGHLIGHT_MAX_BYTES = 32 * 2**20  # the book's blocks take about 1 MB
 JINJA_STORE = ".jinja_cache"
-# Whose code turns a block into HTML: Pygments and its formatter, Sphinx's bridge to it, and the
-# packages that register the lexers the course's pages use (ipython3, myst-ansi).
 # The settings of a Jinja environment that change the code it compiles a template to.
 JINJA_OPTIONS = [
     "block_start_string",
@@ -59,6 +57,8 @@ JINJA_OPTIONS = [
     "autoescape",
     "optimized",
 ]
+# Whose code turns a block into HTML: Pygments and its formatter, Sphinx's bridge to it, and the
+# packages that register the lexers the course's pages use (ipython3, myst-ansi).
 HIGHLIGHT_PACKAGES = ["pygments", "sphinx", "myst-nb", "ipython-pygments-lexers", "ipython"]
 
 

@@ -161,7 +161,10 @@ class Tree:
         seconds, log = build(self.src, self.out)
         samples = self.samples.setdefault(name, [])
         samples.append(seconds)
+        before = self.runs.get(name, {}).get("executed", [])
         self.runs[name] = {"seconds": statistics.median(samples), **summary(log)}
+        # What any of the repeated builds executed, so that problems_of sees every one of them.
+        self.runs[name]["executed"] = sorted(set(before) | set(self.runs[name]["executed"]))
         if len(samples) > 1:
             self.runs[name]["samples"] = [round(s, 2) for s in samples]
         if name in changed:

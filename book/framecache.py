@@ -38,8 +38,8 @@ import inspect
 import json
 import linecache
 import os
+import secrets
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -141,17 +141,19 @@ def write_entry(store: Path, key: str, state: dict) -> bool:
     data = pack(key, state)
     if data is None:
         return False
-    temp = None
+    # A new file of its own ("x"), made as every other output of the build is, with the umask's
+    # mode: not mkstemp's 0600, which another user building the same checkout could not read.
+    temp, made = Path(store) / f".{key[:16]}.{os.getpid()}.{secrets.token_hex(4)}.tmp", False
     try:
         Path(store).mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=store, prefix=f".{key[:16]}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as out:
+        with open(temp, "xb") as out:
+            made = True
             out.write(data)
         os.replace(temp, entry_path(store, key))
         return True
     except OSError:
-        if temp is not None:
-            Path(temp).unlink(missing_ok=True)
+        if made:
+            temp.unlink(missing_ok=True)
         return False
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 
@@ -136,6 +137,22 @@ def test_an_unreadable_store_is_a_miss_and_not_an_error(tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("")
     assert not framecache.write_entry(blocked / "store", "k1", STATE)  # its folder cannot be made
+    assert not framecache.write_entry(tmp_path, "k1", STATE)  # written, but it cannot take the entry's place
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "k1.json"], "a temporary file was left behind"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_an_entry_gets_the_mode_of_every_other_output(tmp_path, umask):
+    # A colleague building the same checkout (a course folder shared on a JupyterHub) reads what this
+    # build stored: an entry is made under the umask, as the build's pages are, not private (0600).
+    before = os.umask(umask)
+    try:
+        assert framecache.write_entry(tmp_path, "k1", STATE)
+        (tmp_path / "page.html").write_text("a page", encoding="utf-8")
+    finally:
+        os.umask(before)
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()}
+    assert modes == {"k1.json": 0o666 & ~umask, "page.html": 0o666 & ~umask}, {k: oct(v) for k, v in modes.items()}
 
 
 def test_what_json_cannot_keep_is_not_stored(tmp_path):

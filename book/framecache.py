@@ -136,25 +136,33 @@ def read_entry(store: Path, key: str) -> dict | None:
     return state
 
 
-def write_entry(store: Path, key: str, state: dict) -> bool:
-    """Store ``state`` under ``key``, written aside and renamed into place; False when it could not be."""
-    data = pack(key, state)
-    if data is None:
-        return False
-    # A new file of its own ("x"), made as every other output of the build is, with the umask's
-    # mode: not mkstemp's 0600, which another user building the same checkout could not read.
-    temp, made = Path(store) / f".{key[:16]}.{os.getpid()}.{secrets.token_hex(4)}.tmp", False
+def write_aside(folder: Path, name: str, data: bytes) -> bool:
+    """Write ``data`` to ``folder/name`` aside, then rename it into place; False when it could not be.
+
+    So a half-written file is never read. The file is a new one of its own ("x"), made as every other
+    output of the build is, with the umask's mode: not mkstemp's 0600, which another user building
+    the same checkout could not read. A temporary file is removed only by the build that made it
+    (:func:`prune` removes those of a build that died).
+    """
+    folder = Path(folder)
+    temp, made = folder / f".{name[:16]}.{os.getpid()}.{secrets.token_hex(4)}.tmp", False
     try:
-        Path(store).mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         with open(temp, "xb") as out:
             made = True
             out.write(data)
-        os.replace(temp, entry_path(store, key))
+        os.replace(temp, folder / name)
         return True
     except OSError:
         if made:
             temp.unlink(missing_ok=True)
         return False
+
+
+def write_entry(store: Path, key: str, state: dict) -> bool:
+    """Store ``state`` under ``key``, written aside and renamed into place; False when it could not be."""
+    data = pack(key, state)
+    return data is not None and write_aside(store, entry_path(store, key).name, data)
 
 
 def prune(

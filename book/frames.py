@@ -42,6 +42,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from book import framecache
+
 FRAMES_DIR = Path("_images") / "frames"
 FRAME_LIST = re.compile(r'(<script type="application/json" class="anim-frames">)(.*?)(</script>)', re.S)
 DATA_URI = re.compile(r"^data:image/(png|jpeg|webp|gif);base64,(.*)$", re.S)
@@ -157,14 +159,8 @@ def palette_png(path: Path, store: Path | None = None) -> bool:
     if packed.tell() >= len(original):
         return False
     path.write_bytes(packed.getvalue())
-    if store is not None:  # written aside and renamed into place: a half-written entry is never read
-        try:
-            store.mkdir(parents=True, exist_ok=True)
-            temp = store / f".{key}.{os.getpid()}.tmp"
-            temp.write_bytes(packed.getvalue())
-            os.replace(temp, store / f"{key}.png")
-        except OSError:
-            pass
+    if store is not None:
+        framecache.write_aside(store, f"{key}.png", packed.getvalue())
     return True
 
 
@@ -205,8 +201,6 @@ PALETTE_STORE_MAX_BYTES = 32 * 2**20  # the book's figures take 3 MB
 
 def _build_finished(app, exception) -> None:
     if exception is None and app.builder.format == "html":
-        from book import framecache
-
         store = Path(app.outdir).parent / PALETTE_STORE
         lighten(Path(app.outdir), store)
         framecache.prune(store, max_bytes=PALETTE_STORE_MAX_BYTES, pattern="*.png")

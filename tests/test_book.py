@@ -223,6 +223,12 @@ def test_a_figure_quantized_before_comes_from_the_store(tmp_path, monkeypatch):
         entry.write_bytes(quantized[:100])  # a write cut short: quantized anew, not copied
     figure.write_bytes(_png())
     assert palette_png(figure, store) and figure.read_bytes() == quantized
+    for entry in store.glob("*.png"):
+        entry.unlink()
+        entry.mkdir()  # an entry that cannot be read or replaced: the figure still comes out, nothing is left behind
+    figure.write_bytes(_png())
+    assert palette_png(figure, store) and figure.read_bytes() == quantized
+    assert not list(store.glob(".*.tmp")), "a temporary file was left in the store"
 
 
 def static_figure_cells(nb) -> list:
